@@ -1,0 +1,4 @@
+DROP TABLE revoked_tokens;
+DROP TABLE users;
+DROP TABLE accounts;
+DROP TABLE plans;

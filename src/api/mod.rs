@@ -1,0 +1,159 @@
+//! HTTP: the route table, and what every handler shares.
+
+pub mod accounts;
+pub mod body;
+pub mod ops;
+pub mod users;
+
+use crate::error::{ApiError, ApiResult};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::Method;
+use actix_web::{web, HttpResponse, Route};
+use serde::Serialize;
+use validator::{Validate, ValidationError};
+
+/// Every route the server serves: (method, path, handler). The OpenAPI drift test reads
+/// this same table, so the spec cannot miss a route or describe one that does not exist.
+pub fn routes() -> Vec<(Method, &'static str, Route)> {
+    use actix_web::web::{delete, get, post, put};
+    vec![
+        (Method::GET, "/healthz", get().to(ops::healthz)),
+        (Method::GET, "/readyz", get().to(ops::readyz)),
+        (Method::GET, "/openapi.yaml", get().to(ops::openapi)),
+        (Method::GET, "/v1/accounts", get().to(accounts::list)),
+        (Method::POST, "/v1/accounts", post().to(accounts::create)),
+        (Method::GET, "/v1/accounts/{id}", get().to(accounts::get)),
+        (Method::PUT, "/v1/accounts/{id}", put().to(accounts::update)),
+        (
+            Method::DELETE,
+            "/v1/accounts/{id}",
+            delete().to(accounts::delete),
+        ),
+        (
+            Method::GET,
+            "/v1/accounts/{id}/plan",
+            get().to(accounts::get_plan),
+        ),
+        (
+            Method::PUT,
+            "/v1/accounts/{id}/plan",
+            put().to(accounts::set_plan),
+        ),
+        (
+            Method::GET,
+            "/v1/accounts/{id}/users",
+            get().to(accounts::users),
+        ),
+        (Method::GET, "/v1/plans", get().to(accounts::list_plans)),
+        (Method::POST, "/v1/plans", post().to(accounts::create_plan)),
+        (
+            Method::GET,
+            "/v1/plans/{id}",
+            get().to(accounts::get_plan_by_id),
+        ),
+        (Method::POST, "/user/create", post().to(users::create)),
+        (Method::POST, "/user/get", post().to(users::get)),
+        (Method::POST, "/user/find", post().to(users::find)),
+        (Method::POST, "/user/login", post().to(users::login)),
+        (Method::POST, "/user/logout", post().to(users::logout)),
+        (Method::POST, "/user/remove", post().to(users::remove)),
+        (Method::POST, "/user/update", post().to(users::update)),
+        (
+            Method::POST,
+            "/user/updateRole",
+            post().to(users::update_role),
+        ),
+        (Method::POST, "/user/password", post().to(users::password)),
+    ]
+}
+
+/// The (method, path) pairs of `routes()`.
+pub fn route_table() -> Vec<(String, String)> {
+    routes()
+        .into_iter()
+        .map(|(m, p, _)| (m.to_string(), p.to_string()))
+        .collect()
+}
+
+/// Register the routes, one resource per path, so a wrong method answers 405 with a JSON body.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    let mut by_path: Vec<(&'static str, Vec<Route>)> = Vec::new();
+    for (_, path, route) in routes() {
+        match by_path.iter_mut().find(|(p, _)| *p == path) {
+            Some((_, list)) => list.push(route),
+            None => by_path.push((path, vec![route])),
+        }
+    }
+    for (path, list) in by_path {
+        let mut resource = web::resource(path);
+        for route in list {
+            resource = resource.route(route);
+        }
+        cfg.service(resource.default_service(web::to(method_not_allowed)));
+    }
+}
+
+pub async fn not_found() -> ApiResult<HttpResponse> {
+    Err(ApiError::not_found("no such route"))
+}
+
+async fn method_not_allowed() -> HttpResponse {
+    HttpResponse::MethodNotAllowed().json(serde_json::json!({ "error": "method not allowed" }))
+}
+
+pub fn ok(body: impl Serialize) -> HttpResponse {
+    HttpResponse::Ok().json(body)
+}
+
+pub fn created(body: impl Serialize) -> HttpResponse {
+    HttpResponse::Created().json(body)
+}
+
+/// Credential responses must not be cached by browsers or proxies.
+pub fn no_store(mut res: HttpResponse) -> HttpResponse {
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+/// 400 with every problem at once: the validator's and those found by hand.
+pub fn check(v: &impl Validate, mut errors: Vec<String>) -> ApiResult<()> {
+    if let Err(e) = v.validate() {
+        if let ApiError::Invalid(list) = ApiError::from(e) {
+            errors.extend(list);
+        }
+    }
+    no_errors(errors)
+}
+
+pub fn no_errors(mut errors: Vec<String>) -> ApiResult<()> {
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        errors.sort();
+        errors.dedup();
+        Err(ApiError::Invalid(errors))
+    }
+}
+
+pub fn not_blank(s: &str) -> Result<(), ValidationError> {
+    if s.trim().is_empty() {
+        return Err(ValidationError::new("blank").with_message("must not be blank".into()));
+    }
+    Ok(())
+}
+
+/// Usernames: 1-64 characters, no `@` (so a login name is never mistaken for an email)
+/// and no spaces or control characters.
+pub fn username_rule(s: &str) -> Result<(), ValidationError> {
+    let n = s.chars().count();
+    if !(1..=64).contains(&n)
+        || s.chars()
+            .any(|c| c == '@' || c.is_whitespace() || c.is_control())
+    {
+        return Err(ValidationError::new("username").with_message(
+            "must be 1 to 64 characters without '@', spaces or control characters".into(),
+        ));
+    }
+    Ok(())
+}

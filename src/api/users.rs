@@ -1,0 +1,351 @@
+//! `/user/*`: every call is a POST with a JSON body.
+
+use super::accounts::user_key;
+use super::body::Json;
+use super::{check, created, no_errors, ok, username_rule};
+use crate::auth::extractor::{Admin, Caller};
+use crate::auth::password::check_password;
+use crate::auth::Role;
+use crate::db::models::{rfc3339, User};
+use crate::db::users::{self as store, UserChanges, UserFilter};
+use crate::error::{ApiError, ApiResult};
+use crate::ids::chosen_or_new;
+use crate::pagination::PageRequest;
+use crate::service::auth as auth_service;
+use crate::service::users::{self as service, NewUser};
+use crate::state::AppState;
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use serde_json::json;
+use validator::Validate;
+
+type State = web::Data<AppState>;
+
+fn parse_role(role: &str, errors: &mut Vec<String>) -> Role {
+    Role::parse_assignable(role).unwrap_or_else(|| {
+        errors.push("role: must be one of user, admin, owner".into());
+        Role::User
+    })
+}
+
+#[derive(Deserialize, Validate)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CreateUser {
+    #[validate(email, length(max = 254))]
+    email: String,
+    role: String,
+    #[validate(length(max = 100))]
+    first: Option<String>,
+    #[validate(length(max = 100))]
+    last: Option<String>,
+    #[validate(custom(function = "username_rule"))]
+    username: Option<String>,
+    password: Option<String>,
+    send_invite: Option<bool>,
+    account_id: Option<String>,
+    id: Option<String>,
+}
+
+pub async fn create(
+    Admin(caller): Admin,
+    state: State,
+    body: Json<CreateUser>,
+) -> ApiResult<HttpResponse> {
+    let b = body.0;
+    let mut errors = vec![];
+    let id = chosen_or_new(b.id.as_deref(), "id", &mut errors);
+    let role = parse_role(&b.role, &mut errors);
+    if let Some(p) = &b.password {
+        check_password("password", p, &mut errors);
+    }
+    check(&b, errors)?;
+    // With sendInvite (or no password) the user is invited and sets its own password.
+    let password = if b.send_invite.unwrap_or(false) {
+        None
+    } else {
+        b.password
+    };
+    let password_hash = match password {
+        Some(p) => Some(state.hasher.hash(p).await?),
+        None => None,
+    };
+    let new = NewUser {
+        id,
+        account_id: String::new(),
+        email: b.email,
+        username: b.username,
+        first: b.first,
+        last: b.last,
+        role,
+        // An admin who sets the password vouches for the address.
+        verified: password_hash.is_some(),
+        password_hash,
+    };
+    let user = state
+        .tx(move |c| service::create(c, &caller, b.account_id, new))
+        .await?;
+    Ok(created(user.view()))
+}
+
+#[derive(Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct GetUser {
+    #[validate(length(min = 1, max = 64))]
+    id: Option<String>,
+    #[validate(length(min = 1, max = 254))]
+    email: Option<String>,
+}
+
+pub async fn get(caller: Caller, state: State, body: Json<GetUser>) -> ApiResult<HttpResponse> {
+    let b = body.0;
+    check(&b, vec![])?;
+    let user = state
+        .db(move |c| service::get(c, &caller, b.id.as_deref(), b.email.as_deref()))
+        .await?;
+    Ok(ok(user.view()))
+}
+
+#[derive(Deserialize, Validate)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct FindUsers {
+    #[validate(length(min = 1, max = 254))]
+    email: Option<String>,
+    #[validate(length(min = 1, max = 64))]
+    id: Option<String>,
+    role: Option<String>,
+    #[validate(length(min = 1, max = 64))]
+    account_id: Option<String>,
+    filter: Option<String>,
+    limit: Option<i64>,
+    next: Option<String>,
+    prev: Option<String>,
+}
+
+pub async fn find(caller: Caller, state: State, body: Json<FindUsers>) -> ApiResult<HttpResponse> {
+    let b = body.0;
+    let mut errors = vec![];
+    if let Some(r) = &b.role {
+        parse_role(r, &mut errors);
+    }
+    let limit = b.limit.map(|l| l.to_string());
+    let page = PageRequest::parse(
+        limit.as_deref(),
+        b.next.as_deref(),
+        b.prev.as_deref(),
+        b.filter.as_deref(),
+        &mut errors,
+    );
+    check(&b, errors)?;
+    let filter = UserFilter {
+        id: b.id,
+        email: b.email,
+        role: b.role,
+        account_id: b.account_id,
+        subtree: None,
+    };
+    let rows = {
+        let page = page.clone();
+        state
+            .db(move |c| service::find(c, &caller, filter, &page))
+            .await?
+    };
+    Ok(ok(page.finish(rows, user_key, User::view)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Login {
+    email: Option<String>,
+    username: Option<String>,
+    password: String,
+}
+
+pub async fn login(state: State, body: Json<Login>) -> ApiResult<HttpResponse> {
+    let b = body.0;
+    let identity = match (b.email, b.username) {
+        (Some(e), _) => e,
+        (None, Some(u)) => u,
+        (None, None) => return Err(ApiError::invalid("email: is required (or username)")),
+    };
+    let mut errors = vec![];
+    if identity.is_empty() || identity.len() > 254 {
+        errors.push("email: must be 1 to 254 characters".into());
+    }
+    if b.password.len() > crate::auth::password::MAX_PASSWORD_BYTES {
+        errors.push("password: must be at most 72 bytes".into());
+    }
+    no_errors(errors)?;
+    let s = auth_service::login(&state, identity, b.password).await?;
+    Ok(super::no_store(ok(json!({
+        "token": s.token,
+        "expires": rfc3339(s.expires),
+        "account": s.account.view(),
+        "user": s.user.view(),
+    }))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Logout {
+    everywhere: Option<bool>,
+}
+
+pub async fn logout(caller: Caller, state: State, body: Json<Logout>) -> ApiResult<HttpResponse> {
+    let everywhere = body.0.everywhere.unwrap_or(false);
+    state
+        .tx(move |c| auth_service::logout(c, &caller, everywhere))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct RemoveUser {
+    #[validate(length(min = 1, max = 64))]
+    id: Option<String>,
+    #[validate(length(min = 1, max = 254))]
+    email: Option<String>,
+}
+
+/// Look a user up by id or email (one of them required).
+fn lookup(
+    conn: &mut crate::db::DbConn,
+    id: Option<&str>,
+    email: Option<&str>,
+) -> ApiResult<Option<User>> {
+    Ok(match (id, email) {
+        (Some(id), _) => store::find(conn, id)?,
+        (None, Some(email)) => store::by_email(conn, email)?,
+        (None, None) => return Err(ApiError::invalid("id: is required (or email)")),
+    })
+}
+
+pub async fn remove(
+    Admin(caller): Admin,
+    state: State,
+    body: Json<RemoveUser>,
+) -> ApiResult<HttpResponse> {
+    let b = body.0;
+    check(&b, vec![])?;
+    state
+        .tx(move |c| {
+            let target = lookup(c, b.id.as_deref(), b.email.as_deref())?;
+            service::remove(c, &caller, target)
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUser {
+    #[validate(length(min = 1, max = 64))]
+    id: Option<String>,
+    #[validate(email, length(max = 254))]
+    email: Option<String>,
+    #[validate(length(max = 100))]
+    first: Option<String>,
+    #[validate(length(max = 100))]
+    last: Option<String>,
+    #[validate(custom(function = "username_rule"))]
+    username: Option<String>,
+    preferences: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+const MAX_PREFERENCES_BYTES: usize = 16 * 1024;
+
+pub async fn update(
+    caller: Caller,
+    state: State,
+    body: Json<UpdateUser>,
+) -> ApiResult<HttpResponse> {
+    let b = body.0;
+    let mut errors = vec![];
+    let preferences = b
+        .preferences
+        .as_ref()
+        .map(|p| serde_json::Value::Object(p.clone()).to_string());
+    if preferences
+        .as_ref()
+        .is_some_and(|p| p.len() > MAX_PREFERENCES_BYTES)
+    {
+        errors.push(format!(
+            "preferences: must be at most {MAX_PREFERENCES_BYTES} bytes of JSON"
+        ));
+    }
+    check(&b, errors)?;
+    let changes = UserChanges {
+        email_lower: b.email.as_ref().map(|e| e.to_lowercase()),
+        email: b.email,
+        username_lower: b.username.as_ref().map(|u| u.to_lowercase()),
+        username: b.username,
+        first: b.first,
+        last: b.last,
+        preferences,
+    };
+    let user = state
+        .tx(move |c| {
+            let target = store::find(c, b.id.as_deref().unwrap_or(caller.id()))?;
+            service::update(c, &caller, target, changes)
+        })
+        .await?;
+    Ok(ok(user.view()))
+}
+
+#[derive(Deserialize, Validate)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct UpdateRole {
+    #[validate(length(min = 1, max = 64))]
+    id: String,
+    role: String,
+    send_invite: Option<bool>,
+}
+
+pub async fn update_role(
+    Admin(caller): Admin,
+    state: State,
+    body: Json<UpdateRole>,
+) -> ApiResult<HttpResponse> {
+    let b = body.0;
+    let mut errors = vec![];
+    let role = parse_role(&b.role, &mut errors);
+    check(&b, errors)?;
+    let _ = b.send_invite;
+    let user = state
+        .tx(move |c| {
+            let target = store::find(c, &b.id)?;
+            service::update_role(c, &caller, target, role)
+        })
+        .await?;
+    Ok(ok(user.view()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ChangePassword {
+    current_password: String,
+    new_password: String,
+}
+
+pub async fn password(
+    caller: Caller,
+    state: State,
+    body: Json<ChangePassword>,
+) -> ApiResult<HttpResponse> {
+    let b = body.0;
+    let mut errors = vec![];
+    check_password("newPassword", &b.new_password, &mut errors);
+    if b.current_password.len() > crate::auth::password::MAX_PASSWORD_BYTES {
+        errors.push("currentPassword: does not match".into());
+    }
+    no_errors(errors)?;
+    let current = caller.user.password_hash.clone();
+    if !state.hasher.verify(b.current_password, current).await? {
+        return Err(ApiError::invalid("currentPassword: does not match"));
+    }
+    let hash = state.hasher.hash(b.new_password).await?;
+    state
+        .tx(move |c| Ok(store::set_password(c, caller.id(), &hash)?))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,190 @@
+//! Every setting, read once from the environment (or `.env`) and validated.
+//! A bad value stops the start with one line naming the variable.
+
+use std::path::PathBuf;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Registration {
+    Open,
+    Closed,
+}
+
+#[derive(Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub listen_addr: String,
+    pub jwt_secret: Vec<u8>,
+    /// True when the secret was generated for this start only (ACCOUNTD_DEV=1).
+    pub jwt_secret_generated: bool,
+    pub owner: Option<(String, String)>,
+    pub bcrypt_cost: u32,
+    pub registration: Registration,
+    pub smtp_url: Option<String>,
+    pub mail_from: String,
+    pub mail_dir: PathBuf,
+    pub cors_origins: Vec<String>,
+    pub tls: Option<(PathBuf, PathBuf)>,
+    pub access_token_ttl_secs: i64,
+    pub db_pool_size: u32,
+}
+
+impl std::fmt::Debug for Config {
+    // Secrets never reach a log line, even through `{:?}`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("database_url", &redact_url(&self.database_url))
+            .field("listen_addr", &self.listen_addr)
+            .field("bcrypt_cost", &self.bcrypt_cost)
+            .field("registration", &self.registration)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Hide a password in a `postgres://user:pass@host` URL.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+impl Config {
+    /// Read the environment. `Err` is the one line to print before exiting.
+    pub fn from_env() -> Result<Config, String> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Read settings from any source (the tests pass a map, not the process environment).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, String> {
+        let var = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let dev = matches!(var("ACCOUNTD_DEV").as_deref(), Some("1" | "true"));
+        let database_url = var("DATABASE_URL").unwrap_or_else(|| "sqlite://accountd.db".into());
+        if !(database_url.starts_with("sqlite://")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            return Err("DATABASE_URL must start with sqlite:// or postgres://".into());
+        }
+        let listen_addr = var("LISTEN_ADDR").unwrap_or_else(|| "127.0.0.1:8080".into());
+        let listen_addr = if listen_addr.starts_with(':') {
+            format!("127.0.0.1{listen_addr}")
+        } else {
+            listen_addr
+        };
+        if listen_addr
+            .rsplit_once(':')
+            .and_then(|(_, p)| p.parse::<u16>().ok())
+            .is_none()
+        {
+            return Err(
+                "LISTEN_ADDR must be HOST:PORT (e.g. 127.0.0.1:8080, or :0 for a free port)".into(),
+            );
+        }
+        let (jwt_secret, jwt_secret_generated) = match var("JWT_SECRET") {
+            Some(s) if s.len() >= 32 => (s.into_bytes(), false),
+            Some(_) => return Err("JWT_SECRET must be at least 32 bytes".into()),
+            None if dev => (random_secret(), true),
+            None => {
+                return Err(
+                    "JWT_SECRET is required (at least 32 bytes); set ACCOUNTD_DEV=1 for a random one per start".into(),
+                )
+            }
+        };
+        let owner = match (var("OWNER_EMAIL"), var("OWNER_PASSWORD")) {
+            (Some(e), Some(p)) => Some((e, p)),
+            (None, None) => None,
+            _ => return Err("OWNER_EMAIL and OWNER_PASSWORD must be set together".into()),
+        };
+        let bcrypt_cost = match var("BCRYPT_COST") {
+            None => 12,
+            Some(v) => match v.parse::<u32>() {
+                Ok(c) if (4..=31).contains(&c) => c,
+                _ => return Err("BCRYPT_COST must be a whole number from 4 to 31".into()),
+            },
+        };
+        let registration = match var("REGISTRATION").as_deref() {
+            None | Some("open") => Registration::Open,
+            Some("closed") => Registration::Closed,
+            Some(_) => return Err("REGISTRATION must be open or closed".into()),
+        };
+        let smtp_url = var("SMTP_URL");
+        if let Some(u) = &smtp_url {
+            if !(u.starts_with("smtp://") || u.starts_with("smtps://")) {
+                return Err("SMTP_URL must start with smtp:// or smtps://".into());
+            }
+        }
+        let tls = match (var("TLS_CERT"), var("TLS_KEY")) {
+            (Some(c), Some(k)) => Some((PathBuf::from(c), PathBuf::from(k))),
+            (None, None) => None,
+            _ => return Err("TLS_CERT and TLS_KEY must be set together".into()),
+        };
+        let access_token_ttl_secs = match var("ACCESS_TOKEN_TTL") {
+            None => 3600,
+            Some(v) => match v.parse::<i64>() {
+                Ok(s) if (60..=86_400).contains(&s) => s,
+                _ => return Err("ACCESS_TOKEN_TTL must be seconds from 60 to 86400".into()),
+            },
+        };
+        let db_pool_size = match var("DATABASE_POOL_SIZE") {
+            None => 10,
+            Some(v) => match v.parse::<u32>() {
+                Ok(n) if (1..=200).contains(&n) => n,
+                _ => return Err("DATABASE_POOL_SIZE must be a whole number from 1 to 200".into()),
+            },
+        };
+        Ok(Config {
+            database_url,
+            listen_addr,
+            jwt_secret,
+            jwt_secret_generated,
+            owner,
+            bcrypt_cost,
+            registration,
+            smtp_url,
+            mail_from: var("MAIL_FROM").unwrap_or_else(|| "accountd@localhost".into()),
+            mail_dir: PathBuf::from(var("MAIL_DIR").unwrap_or_else(|| "./mail".into())),
+            cors_origins: var("CORS_ORIGINS")
+                .map(|v| {
+                    v.split(',')
+                        .map(|s| s.trim().to_string())
+                        .filter(|s| !s.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            tls,
+            access_token_ttl_secs,
+            db_pool_size,
+        })
+    }
+}
+
+fn random_secret() -> Vec<u8> {
+    // Two v4 UUIDs: 244 random bits from the OS generator.
+    format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
+    .into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn redacts_passwords_in_database_urls() {
+        assert_eq!(
+            redact_url("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact_url("sqlite://a.db"), "sqlite://a.db");
+    }
+}

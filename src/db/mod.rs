@@ -1,0 +1,173 @@
+//! Storage: one connection type over both backends, the pool, migrations and transactions.
+
+pub mod accounts;
+pub mod models;
+pub mod plans;
+pub mod revoked;
+pub mod schema;
+pub mod users;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::r2d2::{ManageConnection, Pool, PooledConnection, R2D2Connection};
+use diesel::{Connection, PgConnection, SqliteConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use std::time::Duration;
+
+/// Every query is written once against this enum; Diesel checks it for both backends.
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Pg(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+/// The backend type the derive made for `DbConn` (boxed queries and SQL fragments name it).
+pub type Db = <DbConn as Connection>::Backend;
+
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+pub type DbPool = Pool<Manager>;
+pub type PooledConn = PooledConnection<Manager>;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// How long a request waits for a free connection before answering 503.
+const POOL_TIMEOUT: Duration = Duration::from_secs(3);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn of(url: &str) -> Backend {
+        if url.starts_with("sqlite://") {
+            Backend::Sqlite
+        } else {
+            Backend::Postgres
+        }
+    }
+}
+
+/// What Diesel's establish() takes: a file path for SQLite, the URL itself for PostgreSQL.
+fn connection_target(url: &str) -> &str {
+    url.strip_prefix("sqlite://").unwrap_or(url)
+}
+
+/// Builds the variant the URL names (the derive's own establish() would try PostgreSQL first
+/// and then take any string as an SQLite path) and sets SQLite's pragmas on every connection.
+#[derive(Debug)]
+pub struct Manager {
+    url: String,
+}
+
+fn connect(url: &str) -> Result<DbConn, diesel::ConnectionError> {
+    let target = connection_target(url);
+    match Backend::of(url) {
+        Backend::Sqlite => {
+            let mut c = SqliteConnection::establish(target)?;
+            c.batch_execute(
+                "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
+                 PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+            )
+            .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
+            Ok(DbConn::Sqlite(c))
+        }
+        Backend::Postgres => PgConnection::establish(target).map(DbConn::Pg),
+    }
+}
+
+impl ManageConnection for Manager {
+    type Connection = DbConn;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, Self::Error> {
+        connect(&self.url).map_err(diesel::r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), Self::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        conn.is_broken()
+    }
+}
+
+pub fn establish(url: &str) -> Result<DbConn, String> {
+    connect(url).map_err(|e| {
+        format!(
+            "DATABASE_URL: cannot connect to {}: {e}",
+            crate::config::redact_url(url)
+        )
+    })
+}
+
+pub fn build_pool(url: &str, size: u32) -> Result<DbPool, String> {
+    let size = match Backend::of(url) {
+        // One file, one writer at a time: a few connections serve reads in parallel.
+        Backend::Sqlite => size.min(8),
+        Backend::Postgres => size,
+    };
+    Pool::builder()
+        .max_size(size)
+        .min_idle(Some(1))
+        .connection_timeout(POOL_TIMEOUT)
+        .build(Manager {
+            url: url.to_string(),
+        })
+        .map_err(|e| format!("DATABASE_URL: cannot open the database: {e}"))
+}
+
+/// Run pending migrations of the backend; several instances starting at once take turns.
+pub fn migrate(url: &str) -> Result<usize, String> {
+    let mut conn = establish(url)?;
+    let applied = match &mut conn {
+        DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+        DbConn::Pg(c) => {
+            c.batch_execute("SELECT pg_advisory_lock(7220113)")
+                .map_err(|e| e.to_string())?;
+            let r = c.run_pending_migrations(PG_MIGRATIONS).map(|v| v.len());
+            let _ = c.batch_execute("SELECT pg_advisory_unlock(7220113)");
+            r
+        }
+    };
+    applied.map_err(|e| format!("migrations failed: {e}"))
+}
+
+/// A read-write transaction. On SQLite it starts with `BEGIN IMMEDIATE`, so the write lock is
+/// taken up front (waiting up to busy_timeout) instead of failing when a read upgrades to a write.
+pub fn write_tx<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+        DbConn::Pg(_) => <DbConn as Connection>::TransactionManager::begin_transaction(conn)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            <DbConn as Connection>::TransactionManager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(e) => {
+            <DbConn as Connection>::TransactionManager::rollback_transaction(conn)?;
+            Err(e)
+        }
+    }
+}
+
+pub fn backend(conn: &DbConn) -> Backend {
+    match conn {
+        DbConn::Sqlite(_) => Backend::Sqlite,
+        DbConn::Pg(_) => Backend::Postgres,
+    }
+}
+
+/// `/readyz`: one round trip.
+pub fn ping(conn: &mut DbConn) -> Result<(), diesel::result::Error> {
+    conn.batch_execute("SELECT 1")
+}

@@ -1,0 +1,157 @@
+//! Rows as stored, and their JSON shapes as the contract names them.
+
+use super::schema::{accounts, plans, users};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::Serialize;
+use serde_json::Value;
+
+pub fn now() -> i64 {
+    Utc::now().timestamp()
+}
+
+/// RFC 3339 UTC with whole seconds, e.g. `2026-11-22T10:42:36Z`.
+pub fn rfc3339(ts: i64) -> String {
+    DateTime::<Utc>::from_timestamp(ts, 0)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+#[derive(Queryable, Selectable, Insertable, Clone, Debug)]
+#[diesel(table_name = accounts)]
+pub struct Account {
+    pub id: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub email_lower: Option<String>,
+    pub plan_id: String,
+    pub parent_id: Option<String>,
+    pub device_seats: i64,
+    pub used_devices: i64,
+    pub suspended: bool,
+    pub closed: bool,
+    pub created: i64,
+    pub activity: i64,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountView {
+    pub id: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub plan_id: String,
+    pub parent_id: Option<String>,
+    pub device_seats: i64,
+    pub used_devices: i64,
+    pub free_seats: i64,
+    pub suspended: bool,
+    pub closed: bool,
+    pub created: String,
+    pub activity: String,
+}
+
+impl Account {
+    pub fn view(&self) -> AccountView {
+        AccountView {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            email: self.email.clone(),
+            plan_id: self.plan_id.clone(),
+            parent_id: self.parent_id.clone(),
+            device_seats: self.device_seats,
+            used_devices: self.used_devices,
+            free_seats: self.device_seats - self.used_devices,
+            suspended: self.suspended,
+            closed: self.closed,
+            created: rfc3339(self.created),
+            activity: rfc3339(self.activity),
+        }
+    }
+}
+
+#[derive(Queryable, Selectable, Insertable, Clone, Debug)]
+#[diesel(table_name = users)]
+pub struct User {
+    pub id: String,
+    pub account_id: String,
+    pub email: String,
+    pub email_lower: String,
+    pub username: Option<String>,
+    pub username_lower: Option<String>,
+    pub first: Option<String>,
+    pub last: Option<String>,
+    pub role: String,
+    pub preferences: String,
+    pub verified: bool,
+    pub status: String,
+    pub password_hash: Option<String>,
+    pub token_version: i64,
+    pub created: i64,
+    pub activity: i64,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserView {
+    pub id: String,
+    pub account_id: String,
+    pub email: String,
+    pub username: Option<String>,
+    pub first: Option<String>,
+    pub last: Option<String>,
+    pub role: String,
+    pub preferences: Value,
+    pub verified: bool,
+    pub status: String,
+    pub created: String,
+    pub activity: String,
+}
+
+impl User {
+    /// The public shape: never the password hash nor the token version.
+    pub fn view(&self) -> UserView {
+        UserView {
+            id: self.id.clone(),
+            account_id: self.account_id.clone(),
+            email: self.email.clone(),
+            username: self.username.clone(),
+            first: self.first.clone(),
+            last: self.last.clone(),
+            role: self.role.clone(),
+            preferences: serde_json::from_str(&self.preferences)
+                .unwrap_or_else(|_| Value::Object(Default::default())),
+            verified: self.verified,
+            status: self.status.clone(),
+            created: rfc3339(self.created),
+            activity: rfc3339(self.activity),
+        }
+    }
+}
+
+#[derive(Queryable, Selectable, Insertable, Clone, Debug)]
+#[diesel(table_name = plans)]
+pub struct Plan {
+    pub id: String,
+    pub name: String,
+    pub plan_data: String,
+    pub created: i64,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanView {
+    pub id: String,
+    pub name: String,
+    pub plan_data: Value,
+}
+
+impl Plan {
+    pub fn view(&self) -> PlanView {
+        PlanView {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            plan_data: serde_json::from_str(&self.plan_data).unwrap_or(Value::Null),
+        }
+    }
+}

@@ -1,0 +1,60 @@
+// The tables of both backends (the migrations under migrations/sqlite and
+// migrations/postgres create the same columns with each backend's SQL).
+
+diesel::table! {
+    plans (id) {
+        id -> Text,
+        name -> Text,
+        plan_data -> Text,
+        created -> BigInt,
+    }
+}
+
+diesel::table! {
+    accounts (id) {
+        id -> Text,
+        name -> Text,
+        email -> Nullable<Text>,
+        email_lower -> Nullable<Text>,
+        plan_id -> Text,
+        parent_id -> Nullable<Text>,
+        device_seats -> BigInt,
+        used_devices -> BigInt,
+        suspended -> Bool,
+        closed -> Bool,
+        created -> BigInt,
+        activity -> BigInt,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        account_id -> Text,
+        email -> Text,
+        email_lower -> Text,
+        username -> Nullable<Text>,
+        username_lower -> Nullable<Text>,
+        first -> Nullable<Text>,
+        last -> Nullable<Text>,
+        role -> Text,
+        preferences -> Text,
+        verified -> Bool,
+        status -> Text,
+        password_hash -> Nullable<Text>,
+        token_version -> BigInt,
+        created -> BigInt,
+        activity -> BigInt,
+    }
+}
+
+diesel::table! {
+    revoked_tokens (jti) {
+        jti -> Text,
+        expires -> BigInt,
+    }
+}
+
+diesel::joinable!(accounts -> plans (plan_id));
+diesel::joinable!(users -> accounts (account_id));
+diesel::allow_tables_to_appear_in_same_query!(plans, accounts, users, revoked_tokens);

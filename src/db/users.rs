@@ -1,0 +1,172 @@
+//! User rows.
+
+use super::accounts::in_subtree_sql;
+use super::models::User;
+use super::schema::users::{self, dsl};
+use super::DbConn;
+use crate::pagination::PageRequest;
+use diesel::prelude::*;
+
+pub fn get(conn: &mut DbConn, id: &str) -> QueryResult<User> {
+    dsl::users.find(id).first(conn)
+}
+
+pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<User>> {
+    get(conn, id).optional()
+}
+
+pub fn by_email(conn: &mut DbConn, email: &str) -> QueryResult<Option<User>> {
+    dsl::users
+        .filter(dsl::email_lower.eq(email.to_lowercase()))
+        .first(conn)
+        .optional()
+}
+
+/// Login accepts an email or a username.
+pub fn by_login(conn: &mut DbConn, name: &str) -> QueryResult<Option<User>> {
+    let lower = name.to_lowercase();
+    dsl::users
+        .filter(
+            dsl::email_lower
+                .eq(&lower)
+                .or(dsl::username_lower.eq(&lower)),
+        )
+        .first(conn)
+        .optional()
+}
+
+pub fn insert(conn: &mut DbConn, user: &User) -> QueryResult<()> {
+    diesel::insert_into(users::table)
+        .values(user)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Filters of a user list; `None` means "any".
+#[derive(Default)]
+pub struct UserFilter {
+    pub id: Option<String>,
+    pub email: Option<String>,
+    pub role: Option<String>,
+    pub account_id: Option<String>,
+    /// The users of this account and of every descendant.
+    pub subtree: Option<String>,
+}
+
+pub fn list(conn: &mut DbConn, f: &UserFilter, page: &PageRequest) -> QueryResult<Vec<User>> {
+    let mut q = dsl::users.into_boxed();
+    if let Some(id) = &f.id {
+        q = q.filter(dsl::id.eq(id.clone()));
+    }
+    if let Some(e) = &f.email {
+        q = q.filter(dsl::email_lower.eq(e.to_lowercase()));
+    }
+    if let Some(r) = &f.role {
+        q = q.filter(dsl::role.eq(r.clone()));
+    }
+    if let Some(a) = &f.account_id {
+        q = q.filter(dsl::account_id.eq(a.clone()));
+    }
+    if let Some(root) = &f.subtree {
+        q = q.filter(in_subtree_sql("users.account_id", root));
+    }
+    if let Some(p) = &page.filter {
+        q = q.filter(
+            dsl::email_lower
+                .like(p.clone())
+                .escape('\\')
+                .or(dsl::username_lower.like(p.clone()).escape('\\'))
+                .or(super::lower(dsl::first.assume_not_null())
+                    .like(p.clone())
+                    .escape('\\'))
+                .or(super::lower(dsl::last.assume_not_null())
+                    .like(p.clone())
+                    .escape('\\')),
+        );
+    }
+    crate::keyset!(q, dsl::created, dsl::id, page).load(conn)
+}
+
+/// Users with admin power over the account itself (admins and owners placed in it).
+pub fn count_admins(conn: &mut DbConn, account_id: &str) -> QueryResult<i64> {
+    dsl::users
+        .filter(dsl::account_id.eq(account_id))
+        .filter(dsl::role.eq_any(["admin", "owner"]))
+        .count()
+        .get_result(conn)
+}
+
+pub fn count_owners(conn: &mut DbConn) -> QueryResult<i64> {
+    dsl::users
+        .filter(dsl::role.eq("owner"))
+        .count()
+        .get_result(conn)
+}
+
+pub fn count_in_account(conn: &mut DbConn, account_id: &str) -> QueryResult<i64> {
+    dsl::users
+        .filter(dsl::account_id.eq(account_id))
+        .count()
+        .get_result(conn)
+}
+
+pub fn delete(conn: &mut DbConn, id: &str) -> QueryResult<usize> {
+    diesel::delete(dsl::users.find(id)).execute(conn)
+}
+
+/// Fields `/user/update` may change; `None` leaves a field as it is.
+#[derive(AsChangeset, Default)]
+#[diesel(table_name = users)]
+pub struct UserChanges {
+    pub email: Option<String>,
+    pub email_lower: Option<String>,
+    pub username: Option<String>,
+    pub username_lower: Option<String>,
+    pub first: Option<String>,
+    pub last: Option<String>,
+    pub preferences: Option<String>,
+}
+
+pub fn update(conn: &mut DbConn, id: &str, changes: &UserChanges) -> QueryResult<()> {
+    diesel::update(dsl::users.find(id))
+        .set(changes)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Change the role and end every credential issued for the old one.
+pub fn set_role(conn: &mut DbConn, id: &str, role: &str) -> QueryResult<()> {
+    diesel::update(dsl::users.find(id))
+        .set((
+            dsl::role.eq(role),
+            dsl::token_version.eq(dsl::token_version + 1),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Set the password hash and end every credential issued before.
+pub fn set_password(conn: &mut DbConn, id: &str, hash: &str) -> QueryResult<()> {
+    diesel::update(dsl::users.find(id))
+        .set((
+            dsl::password_hash.eq(hash),
+            dsl::token_version.eq(dsl::token_version + 1),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// End every credential of the user ("log out everywhere").
+pub fn bump_token_version(conn: &mut DbConn, id: &str) -> QueryResult<()> {
+    diesel::update(dsl::users.find(id))
+        .set(dsl::token_version.eq(dsl::token_version + 1))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn touch(conn: &mut DbConn, id: &str, now: i64) -> QueryResult<()> {
+    diesel::update(dsl::users.find(id))
+        .set(dsl::activity.eq(now))
+        .execute(conn)
+        .map(|_| ())
+}

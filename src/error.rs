@@ -1,0 +1,230 @@
+//! The one error type of the API: every failure becomes a status and the contract's body.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use serde_json::json;
+use std::fmt;
+
+#[derive(Debug)]
+pub enum ApiError {
+    /// 400 with one message per problem.
+    Invalid(Vec<String>),
+    Unauthorized(String),
+    Forbidden(String),
+    NotFound(String),
+    Conflict(String),
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    TooManyRequests {
+        message: String,
+        retry_after: u64,
+    },
+    Unavailable(String),
+    /// A bug: the detail is logged, never sent.
+    Internal(String),
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn invalid(msg: impl Into<String>) -> Self {
+        ApiError::Invalid(vec![msg.into()])
+    }
+    pub fn unauthorized(msg: impl Into<String>) -> Self {
+        ApiError::Unauthorized(msg.into())
+    }
+    pub fn forbidden(msg: impl Into<String>) -> Self {
+        ApiError::Forbidden(msg.into())
+    }
+    pub fn not_found(msg: impl Into<String>) -> Self {
+        ApiError::NotFound(msg.into())
+    }
+    pub fn conflict(msg: impl Into<String>) -> Self {
+        ApiError::Conflict(msg.into())
+    }
+    pub fn internal(msg: impl Into<String>) -> Self {
+        ApiError::Internal(msg.into())
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ApiError::Invalid(e) => write!(f, "invalid: {}", e.join("; ")),
+            ApiError::Unauthorized(m)
+            | ApiError::Forbidden(m)
+            | ApiError::NotFound(m)
+            | ApiError::Conflict(m)
+            | ApiError::Unavailable(m)
+            | ApiError::Internal(m) => f.write_str(m),
+            ApiError::TooManyRequests { message, .. } => f.write_str(message),
+            ApiError::PayloadTooLarge => f.write_str("request body too large"),
+            ApiError::UnsupportedMediaType => f.write_str("unsupported content type"),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::Invalid(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut res = HttpResponse::build(self.status_code());
+        res.insert_header((header::CACHE_CONTROL, "no-store"));
+        match self {
+            ApiError::Invalid(errors) => return res.json(json!({ "errors": errors })),
+            ApiError::Unauthorized(_) => {
+                res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            ApiError::TooManyRequests { retry_after, .. } => {
+                res.insert_header((header::RETRY_AFTER, retry_after.to_string()));
+            }
+            ApiError::Unavailable(_) => {
+                res.insert_header((header::RETRY_AFTER, "1"));
+            }
+            // The detail is logged by the request middleware with the request id; never sent.
+            ApiError::Internal(_) => return res.json(json!({ "error": "internal error" })),
+            _ => {}
+        }
+        res.json(json!({ "error": self.to_string() }))
+    }
+}
+
+impl From<DieselError> for ApiError {
+    fn from(e: DieselError) -> Self {
+        match e {
+            DieselError::NotFound => ApiError::not_found("not found"),
+            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+                ApiError::conflict(unique_message(info.message()))
+            }
+            DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
+                ApiError::conflict("the resource is still referenced or refers to a missing one")
+            }
+            DieselError::DatabaseError(DatabaseErrorKind::CheckViolation, _) => {
+                ApiError::conflict("the change would break a constraint")
+            }
+            DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
+                ApiError::Unavailable("database unavailable".into())
+            }
+            DieselError::DatabaseError(_, info) if is_busy(info.message()) => {
+                ApiError::Unavailable("database busy, try again".into())
+            }
+            other => ApiError::internal(format!("database: {other}")),
+        }
+    }
+}
+
+/// Name the field that collided, from either backend's wording, without leaking SQL.
+fn unique_message(db_message: &str) -> String {
+    let m = db_message.to_ascii_lowercase();
+    if m.contains("email") {
+        "email already in use".into()
+    } else if m.contains("username") {
+        "username already in use".into()
+    } else {
+        "id already in use".into()
+    }
+}
+
+fn is_busy(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.contains("database is locked") || m.contains("busy")
+}
+
+impl From<diesel::r2d2::PoolError> for ApiError {
+    fn from(_: diesel::r2d2::PoolError) -> Self {
+        ApiError::Unavailable("database unavailable, try again".into())
+    }
+}
+
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(_: actix_web::error::BlockingError) -> Self {
+        ApiError::internal("blocking task failed")
+    }
+}
+
+impl From<validator::ValidationErrors> for ApiError {
+    fn from(errors: validator::ValidationErrors) -> Self {
+        let mut out = Vec::new();
+        collect_validation(&errors, "", &mut out);
+        out.sort();
+        ApiError::Invalid(out)
+    }
+}
+
+fn collect_validation(errors: &validator::ValidationErrors, prefix: &str, out: &mut Vec<String>) {
+    use validator::ValidationErrorsKind;
+    for (field, kind) in errors.errors() {
+        let name = format!("{prefix}{}", camel_case(field));
+        match kind {
+            ValidationErrorsKind::Field(list) => {
+                for e in list {
+                    let msg = e
+                        .message
+                        .as_ref()
+                        .map(|m| m.to_string())
+                        .unwrap_or_else(|| describe(e));
+                    out.push(format!("{name}: {msg}"));
+                }
+            }
+            ValidationErrorsKind::Struct(inner) => {
+                collect_validation(inner, &format!("{name}."), out)
+            }
+            ValidationErrorsKind::List(items) => {
+                for (i, inner) in items {
+                    collect_validation(inner, &format!("{name}[{i}]."), out);
+                }
+            }
+        }
+    }
+}
+
+/// Report fields by their JSON names (`device_seats` -> `deviceSeats`).
+fn camel_case(field: &str) -> String {
+    let mut out = String::with_capacity(field.len());
+    let mut upper = false;
+    for ch in field.chars() {
+        if ch == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(ch.to_uppercase());
+            upper = false;
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
+
+fn describe(e: &validator::ValidationError) -> String {
+    let p = |k: &str| e.params.get(k).map(|v| v.to_string());
+    match e.code.as_ref() {
+        "email" => "not a valid email address".into(),
+        "length" => match (p("min"), p("max")) {
+            (Some(min), Some(max)) => format!("length must be between {min} and {max}"),
+            (None, Some(max)) => format!("must be at most {max} characters"),
+            (Some(min), None) => format!("must be at least {min} characters"),
+            _ => "invalid length".into(),
+        },
+        "range" => match (p("min"), p("max")) {
+            (Some(min), Some(max)) => format!("must be between {min} and {max}"),
+            (None, Some(max)) => format!("must be at most {max}"),
+            (Some(min), None) => format!("must be at least {min}"),
+            _ => "out of range".into(),
+        },
+        code => format!("invalid ({code})"),
+    }
+}

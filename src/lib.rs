@@ -1,0 +1,123 @@
+//! accountd: accounts, users, roles and credentials over HTTP.
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod ids;
+pub mod pagination;
+pub mod service;
+pub mod state;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, Service, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::{web, App, HttpMessage, HttpServer};
+use config::Config;
+use service::auth::Bootstrap;
+use state::AppState;
+use std::net::TcpListener;
+use std::time::Instant;
+
+/// The request id every response carries and every log line of the request names.
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
+/// Migrate, open the pool and create the first owner when the settings ask for one.
+pub fn prepare(config: Config) -> Result<web::Data<AppState>, String> {
+    let applied = db::migrate(&config.database_url)?;
+    if applied > 0 {
+        log::info!("applied {applied} migration(s)");
+    }
+    let pool = db::build_pool(&config.database_url, config.db_pool_size)?;
+    if let Some((email, password)) = config.owner.clone() {
+        let mut conn = pool.get().map_err(|e| format!("DATABASE_URL: {e}"))?;
+        if !service::auth::owner_exists(&mut conn).map_err(|e| e.to_string())? {
+            match bootstrap(&mut conn, &email, &password, config.bcrypt_cost)? {
+                Bootstrap::Created(_) => log::info!("created the first owner from OWNER_EMAIL"),
+                Bootstrap::AlreadyOwner => {}
+            }
+        }
+    }
+    Ok(web::Data::new(AppState::new(config, pool)))
+}
+
+/// Create an owner; shared by `accountd bootstrap` and OWNER_EMAIL/OWNER_PASSWORD.
+pub fn bootstrap(
+    conn: &mut db::DbConn,
+    email: &str,
+    password: &str,
+    cost: u32,
+) -> Result<Bootstrap, String> {
+    let mut errors = vec![];
+    auth::password::check_password("password", password, &mut errors);
+    if !validator::ValidateEmail::validate_email(&email) || email.len() > 254 {
+        errors.push("email: not a valid email address".into());
+    }
+    if !errors.is_empty() {
+        return Err(errors.join("; "));
+    }
+    let hash = auth::password::hash_blocking(password, cost)?;
+    service::auth::bootstrap_owner(conn, email, hash).map_err(|e| e.to_string())
+}
+
+fn request_id_header() -> HeaderName {
+    HeaderName::from_static("x-request-id")
+}
+
+/// Start serving on `listener`. The returned server runs until stopped.
+pub fn serve(
+    state: web::Data<AppState>,
+    listener: TcpListener,
+    workers: Option<usize>,
+) -> std::io::Result<Server> {
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(web::PayloadConfig::new(api::body::MAX_BODY_BYTES))
+            .wrap_fn(|req: ServiceRequest, srv| {
+                let rid = uuid::Uuid::new_v4().simple().to_string();
+                let started = Instant::now();
+                // The path only: a query string may carry an `access_token`, never logged.
+                let line = format!("{} {}", req.method(), req.path());
+                req.extensions_mut().insert(RequestId(rid.clone()));
+                let fut = srv.call(req);
+                async move {
+                    let mut res: ServiceResponse<_> = fut.await?;
+                    let status = res.status();
+                    if status.is_server_error() {
+                        let detail = res
+                            .response()
+                            .error()
+                            .map(|e| e.to_string())
+                            .unwrap_or_default();
+                        log::error!("{rid} {line} -> {} {detail}", status.as_u16());
+                    } else {
+                        log::info!(
+                            "{rid} {line} -> {} in {:.1?}",
+                            status.as_u16(),
+                            started.elapsed()
+                        );
+                    }
+                    let headers = res.headers_mut();
+                    headers.insert(
+                        request_id_header(),
+                        HeaderValue::from_str(&rid).expect("hex is a valid header"),
+                    );
+                    headers.insert(
+                        HeaderName::from_static("x-content-type-options"),
+                        HeaderValue::from_static("nosniff"),
+                    );
+                    Ok::<_, actix_web::Error>(res.map_body(|_, b| b.boxed()))
+                }
+            })
+            .configure(api::configure)
+            .default_service(web::to(api::not_found))
+    })
+    .listen(listener)?;
+    if let Some(n) = workers {
+        server = server.workers(n);
+    }
+    Ok(server.run())
+}

@@ -1,0 +1,133 @@
+//! `accountd [serve | migrate | bootstrap --email E --password P]`
+
+use accountd::config::Config;
+use accountd::service::auth::Bootstrap;
+use std::net::TcpListener;
+use std::process::ExitCode;
+
+const USAGE: &str =
+    "usage: accountd [serve | migrate | bootstrap --email EMAIL --password PASSWORD]";
+
+fn fail(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("accountd: {msg}");
+    ExitCode::from(2)
+}
+
+/// Settings for the commands that only touch the database (no JWT secret needed).
+fn db_only_config() -> Result<Config, String> {
+    Config::from_lookup(|k| {
+        if k == "ACCOUNTD_DEV" {
+            Some("1".into())
+        } else {
+            std::env::var(k).ok()
+        }
+    })
+}
+
+fn main() -> ExitCode {
+    dotenvy::dotenv().ok();
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        None | Some("serve") if args.len() <= 1 => serve(),
+        Some("migrate") if args.len() == 1 => {
+            let config = match db_only_config() {
+                Ok(c) => c,
+                Err(e) => return fail(e),
+            };
+            match accountd::db::migrate(&config.database_url) {
+                Ok(n) => {
+                    println!("applied {n} migration(s)");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e),
+            }
+        }
+        Some("bootstrap") => {
+            let mut email = None;
+            let mut password = None;
+            let mut it = args[1..].iter();
+            while let Some(flag) = it.next() {
+                match (flag.as_str(), it.next()) {
+                    ("--email", Some(v)) => email = Some(v.clone()),
+                    ("--password", Some(v)) => password = Some(v.clone()),
+                    _ => return fail(USAGE),
+                }
+            }
+            let (Some(email), Some(password)) = (email, password) else {
+                return fail(USAGE);
+            };
+            let config = match db_only_config() {
+                Ok(c) => c,
+                Err(e) => return fail(e),
+            };
+            let result = accountd::db::migrate(&config.database_url)
+                .and_then(|_| accountd::db::establish(&config.database_url))
+                .and_then(|mut conn| {
+                    accountd::bootstrap(&mut conn, &email, &password, config.bcrypt_cost)
+                });
+            match result {
+                Ok(Bootstrap::Created(id)) => {
+                    println!("created owner {email} (user id {id})");
+                    ExitCode::SUCCESS
+                }
+                Ok(Bootstrap::AlreadyOwner) => {
+                    println!("{email} is already an owner; nothing to do");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e),
+            }
+        }
+        _ => fail(USAGE),
+    }
+}
+
+fn serve() -> ExitCode {
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    if config.jwt_secret_generated {
+        log::warn!("ACCOUNTD_DEV=1: using a random JWT secret; tokens end when the server stops");
+    }
+    log::info!(
+        "database: {}",
+        accountd::config::redact_url(&config.database_url)
+    );
+    let listener = match TcpListener::bind(&config.listen_addr) {
+        Ok(l) => l,
+        Err(e) => {
+            return fail(format!(
+                "LISTEN_ADDR: cannot listen on {}: {e}",
+                config.listen_addr
+            ))
+        }
+    };
+    let state = match accountd::prepare(config) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let has_owner = state
+        .pool
+        .get()
+        .ok()
+        .and_then(|mut c| accountd::service::auth::owner_exists(&mut c).ok())
+        .unwrap_or(false);
+    if !has_owner {
+        log::warn!("no owner yet: set OWNER_EMAIL and OWNER_PASSWORD, or run `accountd bootstrap --email E --password P`");
+    }
+    match listener.local_addr() {
+        Ok(addr) => log::info!("listening on http://{addr}"),
+        Err(e) => return fail(e),
+    }
+    let result = actix_web::rt::System::new().block_on(async move {
+        match accountd::serve(state, listener, None) {
+            Ok(server) => server.await,
+            Err(e) => Err(e),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}

@@ -1,0 +1,329 @@
+//! Keyset pages: `limit`, opaque `next`/`prev` cursors and a literal `filter`.
+//! Every list is ordered by `(created, id)`, so page 10,000 costs what page 1 costs.
+
+use crate::error::ApiError;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::Serialize;
+use std::collections::HashMap;
+
+pub const DEFAULT_LIMIT: i64 = 50;
+pub const MAX_LIMIT: i64 = 1000;
+const MAX_FILTER: usize = 256;
+
+/// A position in a list: the sort key of one row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cursor {
+    pub created: i64,
+    pub id: String,
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(format!("{}:{}", self.created, self.id))
+    }
+
+    pub fn decode(s: &str) -> Option<Cursor> {
+        if s.len() > 200 {
+            return None;
+        }
+        let raw = String::from_utf8(URL_SAFE_NO_PAD.decode(s).ok()?).ok()?;
+        let (created, id) = raw.split_once(':')?;
+        let created = created.parse::<i64>().ok()?;
+        crate::ids::is_valid_id(id).then(|| Cursor {
+            created,
+            id: id.to_string(),
+        })
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// From the start, or after the cursor (`next`).
+    Forward(Option<Cursor>),
+    /// Before the cursor (`prev`).
+    Backward(Cursor),
+}
+
+#[derive(Clone, Debug)]
+pub struct PageRequest {
+    pub limit: i64,
+    pub direction: Direction,
+    /// Lowercased, with LIKE's wildcards escaped, wrapped in `%`.
+    pub filter: Option<String>,
+}
+
+/// Turn a user's substring into a LIKE pattern that matches it literally (escape char `\`).
+pub fn like_pattern(needle: &str) -> String {
+    let mut out = String::with_capacity(needle.len() + 2);
+    out.push('%');
+    for ch in needle.to_lowercase().chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out.push('%');
+    out
+}
+
+impl PageRequest {
+    pub fn first(limit: i64) -> PageRequest {
+        PageRequest {
+            limit,
+            direction: Direction::Forward(None),
+            filter: None,
+        }
+    }
+
+    /// Read `limit`, `next`, `prev` and `filter` from optional raw values, one message per problem.
+    pub fn parse(
+        limit: Option<&str>,
+        next: Option<&str>,
+        prev: Option<&str>,
+        filter: Option<&str>,
+        errors: &mut Vec<String>,
+    ) -> PageRequest {
+        let limit = match limit {
+            None => DEFAULT_LIMIT,
+            Some(v) => match v.trim().parse::<i64>() {
+                Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
+                _ => {
+                    errors.push(format!(
+                        "limit: must be a whole number from 1 to {MAX_LIMIT}"
+                    ));
+                    DEFAULT_LIMIT
+                }
+            },
+        };
+        let cursor = |name: &str, v: &str, errors: &mut Vec<String>| {
+            let c = Cursor::decode(v);
+            if c.is_none() {
+                errors.push(format!("{name}: not a valid cursor"));
+            }
+            c
+        };
+        let direction = match (next, prev) {
+            (Some(_), Some(_)) => {
+                errors.push("next: give either next or prev, not both".into());
+                Direction::Forward(None)
+            }
+            (Some(n), None) => Direction::Forward(cursor("next", n, errors)),
+            (None, Some(p)) => match cursor("prev", p, errors) {
+                Some(c) => Direction::Backward(c),
+                None => Direction::Forward(None),
+            },
+            (None, None) => Direction::Forward(None),
+        };
+        let filter = match filter {
+            Some(f) if f.chars().count() > MAX_FILTER => {
+                errors.push(format!("filter: must be at most {MAX_FILTER} characters"));
+                None
+            }
+            Some("") | None => None,
+            Some(f) => Some(like_pattern(f)),
+        };
+        PageRequest {
+            limit,
+            direction,
+            filter,
+        }
+    }
+
+    /// How many rows to ask the database for: one more than a page tells whether more follow.
+    pub fn fetch(&self) -> i64 {
+        self.limit + 1
+    }
+
+    /// Cut the rows (in the query's order) into a page and its cursors.
+    pub fn finish<T, V: Serialize>(
+        &self,
+        mut rows: Vec<T>,
+        key: impl Fn(&T) -> Cursor,
+        view: impl Fn(&T) -> V,
+    ) -> Page<V> {
+        let more = rows.len() as i64 > self.limit;
+        rows.truncate(self.limit as usize);
+        let (next, prev) = match &self.direction {
+            Direction::Forward(after) => {
+                let next = if more { rows.last().map(&key) } else { None };
+                let prev = if after.is_some() {
+                    rows.first().map(&key)
+                } else {
+                    None
+                };
+                (next, prev)
+            }
+            Direction::Backward(_) => {
+                // The query ran newest-first from the cursor; show the page in list order.
+                rows.reverse();
+                let prev = if more { rows.first().map(&key) } else { None };
+                (rows.last().map(&key), prev)
+            }
+        };
+        Page {
+            data: rows.iter().map(view).collect(),
+            next: next.map(|c| c.encode()),
+            prev: prev.map(|c| c.encode()),
+        }
+    }
+}
+
+/// Apply a page's keyset condition, order and limit to a boxed query sorted by `(created, id)`.
+#[macro_export]
+macro_rules! keyset {
+    ($query:expr, $created:expr, $id:expr, $page:expr) => {{
+        use diesel::prelude::*;
+        let q = $query;
+        let q = match &$page.direction {
+            $crate::pagination::Direction::Forward(None) => q.order(($created.asc(), $id.asc())),
+            $crate::pagination::Direction::Forward(Some(c)) => q
+                .filter(
+                    $created
+                        .gt(c.created)
+                        .or($created.eq(c.created).and($id.gt(c.id.clone()))),
+                )
+                .order(($created.asc(), $id.asc())),
+            $crate::pagination::Direction::Backward(c) => q
+                .filter(
+                    $created
+                        .lt(c.created)
+                        .or($created.eq(c.created).and($id.lt(c.id.clone()))),
+                )
+                .order(($created.desc(), $id.desc())),
+        };
+        q.limit($page.fetch())
+    }};
+}
+
+#[derive(Serialize, Debug)]
+pub struct Page<V: Serialize> {
+    pub data: Vec<V>,
+    pub next: Option<String>,
+    pub prev: Option<String>,
+}
+
+/// Query-string parameters, checked against the names a route knows (a typo is a 400).
+pub struct Params(HashMap<String, String>);
+
+impl Params {
+    pub fn parse(query: &str, allowed: &[&str]) -> Result<Params, ApiError> {
+        let pairs: Vec<(String, String)> = serde_urlencoded_pairs(query)?;
+        let mut map = HashMap::new();
+        let mut errors = Vec::new();
+        for (k, v) in pairs {
+            // `access_token` is a credential, read by the authentication extractor.
+            if k == "access_token" {
+                continue;
+            }
+            if !allowed.contains(&k.as_str()) {
+                errors.push(format!("{k}: unknown query parameter"));
+            } else if map.insert(k.clone(), v).is_some() {
+                errors.push(format!("{k}: given more than once"));
+            }
+        }
+        if errors.is_empty() {
+            Ok(Params(map))
+        } else {
+            Err(ApiError::Invalid(errors))
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str)
+    }
+
+    pub fn page(&self, errors: &mut Vec<String>) -> PageRequest {
+        PageRequest::parse(
+            self.get("limit"),
+            self.get("next"),
+            self.get("prev"),
+            self.get("filter"),
+            errors,
+        )
+    }
+
+    pub fn bool(&self, key: &str, errors: &mut Vec<String>) -> bool {
+        match self.get(key) {
+            None => false,
+            Some("true" | "1") => true,
+            Some("false" | "0") => false,
+            Some(_) => {
+                errors.push(format!("{key}: must be true or false"));
+                false
+            }
+        }
+    }
+}
+
+fn serde_urlencoded_pairs(query: &str) -> Result<Vec<(String, String)>, ApiError> {
+    actix_web::web::Query::<Vec<(String, String)>>::from_query(query)
+        .map(|q| q.into_inner())
+        .map_err(|_| ApiError::invalid("query: not a valid query string"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_round_trips_and_rejects_garbage() {
+        let c = Cursor {
+            created: 1_790_000_000,
+            id: "a-b_c.d".into(),
+        };
+        assert_eq!(Cursor::decode(&c.encode()), Some(c));
+        for bad in [
+            "",
+            "!!!",
+            "bm90LWEtY3Vyc29y",
+            &URL_SAFE_NO_PAD.encode("12:bad id"),
+            &URL_SAFE_NO_PAD.encode("x:id"),
+        ] {
+            assert_eq!(Cursor::decode(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn filter_matches_wildcards_literally() {
+        assert_eq!(like_pattern("50%_a\\B"), "%50\\%\\_a\\\\b%");
+    }
+
+    #[test]
+    fn limit_bounds_and_conflicting_cursors_are_reported() {
+        let mut errors = vec![];
+        PageRequest::parse(Some("0"), None, None, None, &mut errors);
+        PageRequest::parse(Some("1001"), None, None, None, &mut errors);
+        PageRequest::parse(Some("x"), Some("a"), Some("b"), None, &mut errors);
+        assert_eq!(errors.len(), 4, "{errors:?}");
+        let mut ok = vec![];
+        assert_eq!(
+            PageRequest::parse(Some("1000"), None, None, None, &mut ok).limit,
+            1000
+        );
+        assert!(ok.is_empty());
+    }
+
+    #[test]
+    fn pages_carry_cursors_in_both_directions() {
+        let key = |n: &i64| Cursor {
+            created: *n,
+            id: format!("id{n}"),
+        };
+        let fwd = PageRequest::first(2);
+        let p = fwd.finish(vec![1, 2, 3], key, |n| *n);
+        assert_eq!(p.data, vec![1, 2]);
+        assert!(p.prev.is_none());
+        assert_eq!(Cursor::decode(p.next.as_deref().unwrap()), Some(key(&2)));
+
+        let back = PageRequest {
+            limit: 2,
+            direction: Direction::Backward(key(&5)),
+            filter: None,
+        };
+        let p = back.finish(vec![4, 3, 2], key, |n| *n);
+        assert_eq!(p.data, vec![3, 4]);
+        assert_eq!(Cursor::decode(p.prev.as_deref().unwrap()), Some(key(&3)));
+        assert_eq!(Cursor::decode(p.next.as_deref().unwrap()), Some(key(&4)));
+    }
+}

@@ -1,0 +1,92 @@
+//! Visibility and management rules. Outside the caller's tree a resource answers 404,
+//! so nobody learns what exists beyond what they may see.
+
+use crate::auth::extractor::Caller;
+use crate::auth::Role;
+use crate::db::models::{Account, User};
+use crate::db::{accounts, DbConn};
+use crate::error::{ApiError, ApiResult};
+
+/// A role may grant only roles up to its own.
+pub fn can_grant(caller: Role, role: Role) -> bool {
+    role <= caller
+}
+
+/// A role may manage only users whose role is not above its own.
+pub fn can_manage(caller: Role, target: Role) -> bool {
+    target <= caller
+}
+
+pub fn stored_role(user: &User) -> ApiResult<Role> {
+    Role::parse_assignable(&user.role).ok_or_else(|| ApiError::internal("stored role invalid"))
+}
+
+/// Owner: every account; admin: its own and every descendant; user: its own.
+pub fn can_see_account(conn: &mut DbConn, caller: &Caller, account_id: &str) -> ApiResult<bool> {
+    Ok(match caller.role {
+        Role::Owner => true,
+        Role::Admin => accounts::is_in_subtree(conn, caller.account_id(), account_id)?,
+        _ => account_id == caller.account_id(),
+    })
+}
+
+pub fn no_such_account() -> ApiError {
+    ApiError::not_found("no such account")
+}
+
+pub fn no_such_user() -> ApiError {
+    ApiError::not_found("no such user")
+}
+
+/// The account, if the caller may see it.
+pub fn visible_account(conn: &mut DbConn, caller: &Caller, id: &str) -> ApiResult<Account> {
+    let account = accounts::find(conn, id)?.ok_or_else(no_such_account)?;
+    if can_see_account(conn, caller, &account.id)? {
+        Ok(account)
+    } else {
+        Err(no_such_account())
+    }
+}
+
+/// The user, if the caller may see it: itself; an admin's tree; the owner everyone.
+pub fn visible_user(conn: &mut DbConn, caller: &Caller, user: Option<User>) -> ApiResult<User> {
+    let user = user.ok_or_else(no_such_user)?;
+    let visible = user.id == caller.id()
+        || match caller.role {
+            Role::Owner => true,
+            Role::Admin => accounts::is_in_subtree(conn, caller.account_id(), &user.account_id)?,
+            _ => false,
+        };
+    if visible {
+        Ok(user)
+    } else {
+        Err(no_such_user())
+    }
+}
+
+/// A visible user whose role is not above the caller's (403 otherwise).
+pub fn managed_user(conn: &mut DbConn, caller: &Caller, user: Option<User>) -> ApiResult<User> {
+    let user = visible_user(conn, caller, user)?;
+    if !can_manage(caller.role, stored_role(&user)?) {
+        return Err(ApiError::forbidden(
+            "cannot manage a user with a role above your own",
+        ));
+    }
+    Ok(user)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nobody_grants_or_manages_above_their_role() {
+        assert!(can_grant(Role::Admin, Role::Admin));
+        assert!(can_grant(Role::Admin, Role::User));
+        assert!(!can_grant(Role::Admin, Role::Owner));
+        assert!(can_grant(Role::Owner, Role::Owner));
+        assert!(!can_manage(Role::Admin, Role::Owner));
+        assert!(can_manage(Role::Owner, Role::Admin));
+        assert!(!can_grant(Role::User, Role::Admin));
+    }
+}

@@ -1,0 +1,6 @@
+//! The rules: who may do what, and the multi-row changes, each in one transaction.
+
+pub mod access;
+pub mod accounts;
+pub mod auth;
+pub mod users;

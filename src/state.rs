@@ -1,0 +1,49 @@
+//! What every handler shares: the pool, the settings, the keys and the hasher.
+
+use crate::auth::jwt::Keys;
+use crate::auth::password::Hasher;
+use crate::config::Config;
+use crate::db::{self, DbConn, DbPool};
+use crate::error::{ApiError, ApiResult};
+
+pub struct AppState {
+    pub pool: DbPool,
+    pub config: Config,
+    pub keys: Keys,
+    pub hasher: Hasher,
+}
+
+impl AppState {
+    pub fn new(config: Config, pool: DbPool) -> AppState {
+        AppState {
+            keys: Keys::new(&config.jwt_secret, config.access_token_ttl_secs),
+            hasher: Hasher::new(config.bcrypt_cost),
+            pool,
+            config,
+        }
+    }
+
+    /// Run `f` with a pooled connection on the blocking pool (Diesel is synchronous).
+    pub async fn db<T, F>(&self, f: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> ApiResult<T> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        actix_web::web::block(move || {
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(ApiError::from)?
+    }
+
+    /// Like `db`, inside one write transaction: all of `f` lands, or none of it.
+    pub async fn tx<T, F>(&self, f: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> ApiResult<T> + Send + 'static,
+    {
+        self.db(move |conn| db::write_tx(conn, f)).await
+    }
+}

@@ -1,0 +1,183 @@
+use crate::common::{TestServer, OWNER_EMAIL, PASSWORD};
+use serde_json::json;
+
+#[test]
+fn login_answers_a_token_the_account_and_the_user_without_secrets() {
+    let s = TestServer::start();
+    let r = s.try_login(OWNER_EMAIL, PASSWORD).expect(200);
+    assert!(r.body["token"].as_str().unwrap().split('.').count() == 3);
+    assert!(r.body["expires"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(r.body["user"]["email"], OWNER_EMAIL);
+    assert_eq!(r.body["user"]["role"], "owner");
+    assert_eq!(r.body["account"]["id"], r.body["user"]["accountId"]);
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    let text = r.body.to_string();
+    assert!(
+        !text.contains("password") && !text.contains("$2b$"),
+        "{text}"
+    );
+}
+
+#[test]
+fn wrong_password_and_unknown_email_look_the_same() {
+    let s = TestServer::start();
+    let wrong = s.try_login(OWNER_EMAIL, "not the password").expect(401);
+    let unknown = s
+        .try_login("nobody@example.com", "not the password")
+        .expect(401);
+    assert_eq!(wrong.body, unknown.body);
+    assert_eq!(wrong.header("www-authenticate"), Some("Bearer"));
+    assert_eq!(unknown.header("www-authenticate"), Some("Bearer"));
+}
+
+#[test]
+fn login_by_username_and_case_insensitive_email() {
+    let s = TestServer::start();
+    let (acc, _) = s.account("Acme");
+    s.post("/user/create", &s.owner_token, json!({"email": "Mixed@Case.test", "role": "user", "password": PASSWORD, "username": "mixy", "accountId": acc}))
+        .expect(201);
+    s.login("mixed@case.TEST", PASSWORD);
+    let r = s
+        .call(
+            "POST",
+            "/user/login",
+            None,
+            Some(json!({"username": "MIXY", "password": PASSWORD})),
+        )
+        .expect(200);
+    assert_eq!(r.body["user"]["email"], "Mixed@Case.test");
+}
+
+#[test]
+fn invited_users_cannot_log_in_before_accepting() {
+    let s = TestServer::start();
+    let (acc, _) = s.account("Acme");
+    s.post("/user/create", &s.owner_token, json!({"email": "inv@acme.test", "role": "user", "password": PASSWORD, "sendInvite": true, "accountId": acc}))
+        .expect(201);
+    s.try_login("inv@acme.test", PASSWORD).expect(401);
+}
+
+#[test]
+fn bad_credentials_are_401_with_www_authenticate() {
+    let s = TestServer::start();
+    for token in [None, Some("garbage"), Some("a.b.c")] {
+        let r = s.call("GET", "/v1/accounts", token, None).expect(401);
+        assert_eq!(r.header("www-authenticate"), Some("Bearer"));
+        assert!(r.body["error"].is_string());
+    }
+    // A token signed with another key.
+    let other = accountd::auth::jwt::Keys::new(b"another-secret-another-secret-0000", 3600);
+    let (forged, _) = other.issue("x", "y", "owner", 0);
+    s.call("GET", "/v1/accounts", Some(&forged), None)
+        .expect(401);
+}
+
+#[test]
+fn logout_ends_the_presented_token_and_everywhere_ends_all() {
+    let s = TestServer::start();
+    let (acc, _) = s.account("Acme");
+    let (uid, t1) = s.user(&acc, "user");
+    let email = s.post("/user/get", &t1, json!({})).expect(200).body["email"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let t2 = s.login(&email, PASSWORD);
+    s.call("POST", "/user/logout", Some(&t1), None).expect(204);
+    s.post("/user/get", &t1, json!({})).expect(401);
+    s.post("/user/get", &t2, json!({})).expect(200);
+    let t3 = s.login(&email, PASSWORD);
+    s.post("/user/logout", &t2, json!({"everywhere": true}))
+        .expect(204);
+    s.post("/user/get", &t2, json!({})).expect(401);
+    s.post("/user/get", &t3, json!({})).expect(401);
+    let t4 = s.login(&email, PASSWORD);
+    assert_eq!(s.post("/user/get", &t4, json!({})).expect(200).id(), uid);
+}
+
+#[test]
+fn password_change_ends_older_tokens_and_checks_the_current_password() {
+    let s = TestServer::start();
+    let (acc, _) = s.account("Acme");
+    let (_, token) = s.user(&acc, "user");
+    let email = s.post("/user/get", &token, json!({})).expect(200).body["email"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = s
+        .post(
+            "/user/password",
+            &token,
+            json!({"currentPassword": "wrong password", "newPassword": "a new password"}),
+        )
+        .expect(400);
+    assert_eq!(r.errors(), vec!["currentPassword: does not match"]);
+    let r = s
+        .post(
+            "/user/password",
+            &token,
+            json!({"currentPassword": PASSWORD, "newPassword": "x".repeat(73)}),
+        )
+        .expect(400);
+    assert_eq!(r.errors(), vec!["newPassword: must be 8 to 72 bytes"]);
+    s.post(
+        "/user/password",
+        &token,
+        json!({"currentPassword": PASSWORD, "newPassword": "short"}),
+    )
+    .expect(400);
+    s.post(
+        "/user/password",
+        &token,
+        json!({"currentPassword": PASSWORD, "newPassword": "a new password"}),
+    )
+    .expect(204);
+    s.post("/user/get", &token, json!({})).expect(401);
+    s.try_login(&email, PASSWORD).expect(401);
+    s.login(&email, "a new password");
+    // 72 bytes is the limit and works; multi-byte characters count as bytes.
+    let t = s.login(&email, "a new password");
+    let p72 = "é".repeat(36);
+    s.post(
+        "/user/password",
+        &t,
+        json!({"currentPassword": "a new password", "newPassword": p72}),
+    )
+    .expect(204);
+    s.login(&email, &p72);
+}
+
+#[test]
+fn removal_and_demotion_end_credentials_at_once() {
+    let s = TestServer::start();
+    let (acc, _) = s.account("Acme");
+    let (admin2, admin2_token) = s.user(&acc, "admin");
+    let (user, user_token) = s.user(&acc, "user");
+    s.post(
+        "/user/updateRole",
+        &s.owner_token,
+        json!({"id": admin2, "role": "user"}),
+    )
+    .expect(200);
+    s.post("/user/get", &admin2_token, json!({})).expect(401);
+    s.post("/user/remove", &s.owner_token, json!({"id": user}))
+        .expect(204);
+    s.post("/user/get", &user_token, json!({})).expect(401);
+}
+
+#[test]
+fn bootstrap_is_idempotent_for_an_existing_owner() {
+    let s = TestServer::start();
+    let mut conn = s.db.conn();
+    assert_eq!(
+        accountd::bootstrap(&mut conn, OWNER_EMAIL, PASSWORD, 4),
+        Ok(accountd::service::auth::Bootstrap::AlreadyOwner)
+    );
+    assert!(accountd::bootstrap(&mut conn, "bad", PASSWORD, 4).is_err());
+    assert!(accountd::bootstrap(&mut conn, "second@example.com", "short", 4).is_err());
+    match accountd::bootstrap(&mut conn, "second@example.com", PASSWORD, 4) {
+        Ok(accountd::service::auth::Bootstrap::Created(_)) => {}
+        other => panic!("{other:?}"),
+    }
+    let r = s.try_login("second@example.com", PASSWORD).expect(200);
+    assert_eq!(r.body["user"]["role"], "owner");
+}

@@ -1,0 +1,315 @@
+//! Test helpers: a real server on a free port over a fresh database (a temp SQLite file, or a new
+//! PostgreSQL database when TEST_DATABASE_URL is set), and one-line HTTP helpers.
+
+use accountd::config::Config;
+use accountd::db::{self, DbConn};
+use actix_web::dev::ServerHandle;
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::thread::JoinHandle;
+
+pub const OWNER_EMAIL: &str = "owner@example.com";
+pub const PASSWORD: &str = "correct horse battery";
+
+/// A database that exists for one test.
+pub struct TestDb {
+    pub url: String,
+    cleanup: Option<(String, String)>,
+    file: Option<std::path::PathBuf>,
+}
+
+impl TestDb {
+    pub fn new() -> TestDb {
+        let name = format!("accountd_test_{}", uuid::Uuid::new_v4().simple());
+        match std::env::var("TEST_DATABASE_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+        {
+            Some(admin) => {
+                let mut conn = PgConnection::establish(&admin).unwrap_or_else(|e| {
+                    panic!("TEST_DATABASE_URL is set but PostgreSQL is unreachable: {e}")
+                });
+                conn.batch_execute(&format!("CREATE DATABASE {name}"))
+                    .expect("create test database");
+                let base = admin
+                    .rsplit_once('/')
+                    .map(|(b, _)| b)
+                    .expect("TEST_DATABASE_URL has a path");
+                TestDb {
+                    url: format!("{base}/{name}"),
+                    cleanup: Some((admin, name)),
+                    file: None,
+                }
+            }
+            None => {
+                let path = std::env::temp_dir().join(format!("{name}.db"));
+                TestDb {
+                    url: format!("sqlite://{}", path.display()),
+                    cleanup: None,
+                    file: Some(path),
+                }
+            }
+        }
+    }
+
+    pub fn conn(&self) -> DbConn {
+        db::establish(&self.url).expect("connect to test database")
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = &self.cleanup {
+            if let Ok(mut c) = PgConnection::establish(admin) {
+                let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+        }
+        if let Some(path) = &self.file {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
+        }
+    }
+}
+
+pub struct Resp {
+    pub status: u16,
+    pub body: Value,
+    pub headers: HashMap<String, String>,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(String::as_str)
+    }
+    pub fn id(&self) -> String {
+        self.body["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no id in {}", self.body))
+            .to_string()
+    }
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Resp {
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.body
+        );
+        self
+    }
+    /// The messages of a 400 body.
+    pub fn errors(&self) -> Vec<String> {
+        self.body["errors"]
+            .as_array()
+            .map(|a| a.iter().map(|v| v.as_str().unwrap().to_string()).collect())
+            .unwrap_or_default()
+    }
+}
+
+pub struct TestServer {
+    pub base: String,
+    pub db: TestDb,
+    pub owner_token: String,
+    agent: ureq::Agent,
+    handle: Option<ServerHandle>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl TestServer {
+    pub fn start() -> TestServer {
+        Self::start_with(&[])
+    }
+
+    pub fn start_with(settings: &[(&str, &str)]) -> TestServer {
+        let db = TestDb::new();
+        let mut env: HashMap<String, String> = [
+            ("DATABASE_URL", db.url.as_str()),
+            ("JWT_SECRET", "test-secret-test-secret-test-secret-0123"),
+            ("BCRYPT_COST", "4"),
+            ("OWNER_EMAIL", OWNER_EMAIL),
+            ("OWNER_PASSWORD", PASSWORD),
+            ("DATABASE_POOL_SIZE", "6"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        for (k, v) in settings {
+            env.insert(k.to_string(), v.to_string());
+        }
+        let config = Config::from_lookup(|k| env.get(k).cloned()).expect("test config");
+        let state = accountd::prepare(config).expect("prepare");
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let server = accountd::serve(state, listener, Some(2)).expect("serve");
+                tx.send(server.handle()).unwrap();
+                let _ = server.await;
+            })
+        });
+        let handle = rx.recv().expect("server started");
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let mut s = TestServer {
+            base,
+            db,
+            owner_token: String::new(),
+            agent,
+            handle: Some(handle),
+            thread: Some(thread),
+        };
+        s.owner_token = s.login(OWNER_EMAIL, PASSWORD);
+        s
+    }
+
+    pub fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        content_type: Option<&str>,
+        body: Option<String>,
+    ) -> Resp {
+        let mut b = ureq::http::Request::builder()
+            .method(method)
+            .uri(format!("{}{}", self.base, path));
+        if let Some(t) = token {
+            b = b.header("Authorization", format!("Bearer {t}"));
+        }
+        if let Some(ct) = content_type {
+            b = b.header("Content-Type", ct);
+        }
+        let res = match body {
+            Some(body) => self.agent.run(b.body(body).unwrap()),
+            None => self.agent.run(b.body(()).unwrap()),
+        };
+        let mut res = res.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let status = res.status().as_u16();
+        let headers = res
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+            .collect();
+        let text = res.body_mut().read_to_string().unwrap_or_default();
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Resp {
+            status,
+            body,
+            headers,
+        }
+    }
+
+    pub fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Resp {
+        match body {
+            Some(b) => self.raw(
+                method,
+                path,
+                token,
+                Some("application/json"),
+                Some(b.to_string()),
+            ),
+            None => self.raw(method, path, token, None, None),
+        }
+    }
+
+    pub fn get(&self, path: &str, token: &str) -> Resp {
+        self.call("GET", path, Some(token), None)
+    }
+
+    pub fn post(&self, path: &str, token: &str, body: Value) -> Resp {
+        self.call("POST", path, Some(token), Some(body))
+    }
+
+    pub fn put(&self, path: &str, token: &str, body: Value) -> Resp {
+        self.call("PUT", path, Some(token), Some(body))
+    }
+
+    pub fn delete(&self, path: &str, token: &str) -> Resp {
+        self.call("DELETE", path, Some(token), None)
+    }
+
+    pub fn try_login(&self, email: &str, password: &str) -> Resp {
+        self.call(
+            "POST",
+            "/user/login",
+            None,
+            Some(json!({ "email": email, "password": password })),
+        )
+    }
+
+    pub fn login(&self, email: &str, password: &str) -> String {
+        let r = self.try_login(email, password).expect(200);
+        r.body["token"].as_str().unwrap().to_string()
+    }
+
+    /// A top-level account (owner call); returns (account id, its invited admin's user id).
+    pub fn account(&self, name: &str) -> (String, String) {
+        let email = format!(
+            "{}@{}.test",
+            name.to_lowercase().replace(' ', "-"),
+            uuid::Uuid::new_v4().simple()
+        );
+        let r = self
+            .post(
+                "/v1/accounts",
+                &self.owner_token,
+                json!({ "name": name, "email": email }),
+            )
+            .expect(201);
+        (
+            r.body["account"]["id"].as_str().unwrap().into(),
+            r.body["user"]["id"].as_str().unwrap().into(),
+        )
+    }
+
+    /// A user with a password in `account`, created by the owner; returns (user id, token).
+    pub fn user(&self, account: &str, role: &str) -> (String, String) {
+        let email = format!("{role}-{}@example.test", uuid::Uuid::new_v4().simple());
+        let r = self
+            .post(
+                "/user/create",
+                &self.owner_token,
+                json!({ "email": email, "role": role, "password": PASSWORD, "accountId": account }),
+            )
+            .expect(201);
+        (r.id(), self.login(&email, PASSWORD))
+    }
+
+    /// A child account under `parent`, written straight to the database (the child-account
+    /// routes belong to the hierarchy work; the tree rules are tested here already).
+    pub fn child(&self, parent: &str, name: &str, seats: i64) -> String {
+        let mut conn = self.db.conn();
+        let id = accountd::ids::new_id();
+        let new = accountd::service::accounts::NewAccount {
+            id: id.clone(),
+            name: name.into(),
+            email: None,
+            plan_id: None,
+            parent_id: Some(parent.into()),
+            device_seats: seats,
+        };
+        accountd::service::accounts::insert(&mut conn, new).expect("insert child");
+        id
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(h) = self.handle.take() {
+            actix_web::rt::System::new().block_on(h.stop(false));
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

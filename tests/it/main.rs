@@ -1,0 +1,7 @@
+//! One integration binary: every test starts the real server and talks HTTP to it.
+
+mod accounts;
+mod auth;
+mod common;
+mod ops;
+mod users;
