@@ -87,6 +87,10 @@ fn serve() -> ExitCode {
         Ok(c) => c,
         Err(e) => return fail(e),
     };
+    if config.tls.is_some() {
+        // Serving plain HTTP when HTTPS was asked for would be worse than not starting.
+        return fail("TLS_CERT/TLS_KEY: HTTPS is not built into this version yet; unset them and terminate TLS in a proxy");
+    }
     if config.jwt_secret_generated {
         log::warn!("ACCOUNTD_DEV=1: using a random JWT secret; tokens end when the server stops");
     }

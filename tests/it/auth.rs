@@ -181,3 +181,29 @@ fn bootstrap_is_idempotent_for_an_existing_owner() {
     let r = s.try_login("second@example.com", PASSWORD).expect(200);
     assert_eq!(r.body["user"]["role"], "owner");
 }
+
+/// Suspension is set through the hierarchy routes; here it is written directly to show that
+/// login and every credential check honour it, for the account and for its descendants.
+#[test]
+fn users_of_a_suspended_account_or_of_its_descendants_are_refused() {
+    use diesel::prelude::*;
+    let s = TestServer::start();
+    let (acc, _) = s.account("Acme");
+    let child = s.child(&acc, "Child", 0);
+    let (uid, token) = s.user(&acc, "user");
+    let (_, child_token) = s.user(&child, "user");
+    let email = s.post("/user/get", &s.owner_token, json!({"id": uid})).body["email"].as_str().unwrap().to_string();
+    let set = |v: bool| {
+        use accountd::db::schema::accounts::dsl;
+        diesel::update(dsl::accounts.find(&acc)).set(dsl::suspended.eq(v)).execute(&mut s.db.conn()).unwrap();
+    };
+    set(true);
+    assert_eq!(s.post("/user/get", &token, json!({})).expect(403).body["error"], "account suspended");
+    s.post("/user/get", &child_token, json!({})).expect(403);
+    s.try_login(&email, PASSWORD).expect(403);
+    s.try_login(&email, "wrong password").expect(401);
+    set(false);
+    s.post("/user/get", &token, json!({})).expect(200);
+    s.post("/user/get", &child_token, json!({})).expect(200);
+    s.login(&email, PASSWORD);
+}
