@@ -89,14 +89,15 @@ pub async fn create(
 
 #[derive(Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
-pub struct GetUser {
+/// A user named by `id` or by `email`.
+pub struct UserRef {
     #[validate(length(min = 1, max = 64))]
     id: Option<String>,
     #[validate(length(min = 1, max = 254))]
     email: Option<String>,
 }
 
-pub async fn get(caller: Caller, state: State, body: Json<GetUser>) -> ApiResult<HttpResponse> {
+pub async fn get(caller: Caller, state: State, body: Json<UserRef>) -> ApiResult<HttpResponse> {
     let b = body.0;
     check(&b, vec![])?;
     let user = state
@@ -198,38 +199,16 @@ pub async fn logout(caller: Caller, state: State, body: Json<Logout>) -> ApiResu
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Deserialize, Validate)]
-#[serde(deny_unknown_fields)]
-pub struct RemoveUser {
-    #[validate(length(min = 1, max = 64))]
-    id: Option<String>,
-    #[validate(length(min = 1, max = 254))]
-    email: Option<String>,
-}
-
-/// Look a user up by id or email (one of them required).
-fn lookup(
-    conn: &mut crate::db::DbConn,
-    id: Option<&str>,
-    email: Option<&str>,
-) -> ApiResult<Option<User>> {
-    Ok(match (id, email) {
-        (Some(id), _) => store::find(conn, id)?,
-        (None, Some(email)) => store::by_email(conn, email)?,
-        (None, None) => return Err(ApiError::invalid("id: is required (or email)")),
-    })
-}
-
 pub async fn remove(
     Admin(caller): Admin,
     state: State,
-    body: Json<RemoveUser>,
+    body: Json<UserRef>,
 ) -> ApiResult<HttpResponse> {
     let b = body.0;
     check(&b, vec![])?;
     state
         .tx(move |c| {
-            let target = lookup(c, b.id.as_deref(), b.email.as_deref())?;
+            let target = service::lookup(c, b.id.as_deref(), b.email.as_deref())?;
             service::remove(c, &caller, target)
         })
         .await?;

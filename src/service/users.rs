@@ -151,11 +151,19 @@ pub fn get(
     email: Option<&str>,
 ) -> ApiResult<User> {
     let user = match (id, email) {
-        (Some(id), _) => store::find(conn, id)?,
-        (None, Some(email)) => store::by_email(conn, email)?,
         (None, None) => store::find(conn, caller.id())?,
+        _ => lookup(conn, id, email)?,
     };
     visible_user(conn, caller, user)
+}
+
+/// A user by id or, failing that, by email (one of them is required).
+pub fn lookup(conn: &mut DbConn, id: Option<&str>, email: Option<&str>) -> ApiResult<Option<User>> {
+    Ok(match (id, email) {
+        (Some(id), _) => store::find(conn, id)?,
+        (None, Some(email)) => store::by_email(conn, email)?,
+        (None, None) => return Err(ApiError::invalid("id: is required (or email)")),
+    })
 }
 
 /// `/user/find`: the owner sees everyone, an admin its tree, a plain user only itself.

@@ -192,13 +192,22 @@ fn users_of_a_suspended_account_or_of_its_descendants_are_refused() {
     let child = s.child(&acc, "Child", 0);
     let (uid, token) = s.user(&acc, "user");
     let (_, child_token) = s.user(&child, "user");
-    let email = s.post("/user/get", &s.owner_token, json!({"id": uid})).body["email"].as_str().unwrap().to_string();
+    let email = s.post("/user/get", &s.owner_token, json!({"id": uid})).body["email"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let set = |v: bool| {
         use accountd::db::schema::accounts::dsl;
-        diesel::update(dsl::accounts.find(&acc)).set(dsl::suspended.eq(v)).execute(&mut s.db.conn()).unwrap();
+        diesel::update(dsl::accounts.find(&acc))
+            .set(dsl::suspended.eq(v))
+            .execute(&mut s.db.conn())
+            .unwrap();
     };
     set(true);
-    assert_eq!(s.post("/user/get", &token, json!({})).expect(403).body["error"], "account suspended");
+    assert_eq!(
+        s.post("/user/get", &token, json!({})).expect(403).body["error"],
+        "account suspended"
+    );
     s.post("/user/get", &child_token, json!({})).expect(403);
     s.try_login(&email, PASSWORD).expect(403);
     s.try_login(&email, "wrong password").expect(401);
