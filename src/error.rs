@@ -119,6 +119,12 @@ impl From<DieselError> for ApiError {
             DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
                 ApiError::Unavailable("database unavailable".into())
             }
+            // PostgreSQL refuses NUL characters in text; SQLite would store them.
+            DieselError::DatabaseError(_, info)
+                if info.message().contains("invalid byte sequence") =>
+            {
+                ApiError::invalid("text must not contain NUL characters")
+            }
             DieselError::DatabaseError(_, info) if is_busy(info.message()) => {
                 ApiError::Unavailable("database busy, try again".into())
             }

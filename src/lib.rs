@@ -7,10 +7,10 @@ pub mod db;
 pub mod error;
 pub mod ids;
 pub mod pagination;
+pub mod secrets;
 pub mod service;
 pub mod state;
 
-use actix_web::body::MessageBody;
 use actix_web::dev::{Server, Service, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{web, App, HttpMessage, HttpServer};
@@ -34,9 +34,11 @@ pub fn prepare(config: Config) -> Result<web::Data<AppState>, String> {
     if let Some((email, password)) = config.owner.clone() {
         let mut conn = pool.get().map_err(|e| format!("DATABASE_URL: {e}"))?;
         if !service::auth::owner_exists(&mut conn).map_err(|e| e.to_string())? {
-            match bootstrap(&mut conn, &email, &password, config.bcrypt_cost)? {
+            match bootstrap(&mut conn, &email, &password, config.bcrypt_cost, true)
+                .map_err(|e| format!("OWNER_EMAIL/OWNER_PASSWORD: {e}"))?
+            {
                 Bootstrap::Created(_) => log::info!("created the first owner from OWNER_EMAIL"),
-                Bootstrap::AlreadyOwner => {}
+                Bootstrap::AlreadyOwner | Bootstrap::OwnerExists => {}
             }
         }
     }
@@ -49,6 +51,7 @@ pub fn bootstrap(
     email: &str,
     password: &str,
     cost: u32,
+    only_if_no_owner: bool,
 ) -> Result<Bootstrap, String> {
     let mut errors = vec![];
     auth::password::check_password("password", password, &mut errors);
@@ -59,7 +62,7 @@ pub fn bootstrap(
         return Err(errors.join("; "));
     }
     let hash = auth::password::hash_blocking(password, cost)?;
-    service::auth::bootstrap_owner(conn, email, hash).map_err(|e| e.to_string())
+    service::auth::bootstrap_owner(conn, email, hash, only_if_no_owner).map_err(|e| e.to_string())
 }
 
 fn request_id_header() -> HeaderName {
@@ -82,9 +85,22 @@ pub fn serve(
                 // The path only: a query string may carry an `access_token`, never logged.
                 let line = format!("{} {}", req.method(), req.path());
                 req.extensions_mut().insert(RequestId(rid.clone()));
-                let fut = srv.call(req);
+                // A NUL in a path or query value is never meaningful (and PostgreSQL refuses it).
+                let has_nul = req.uri().to_string().to_ascii_lowercase().contains("%00");
+                let (early, call) = if has_nul {
+                    let res = actix_web::ResponseError::error_response(&error::ApiError::invalid(
+                        "url: must not contain NUL characters",
+                    ));
+                    (Some(req.into_response(res)), None)
+                } else {
+                    (None, Some(srv.call(req)))
+                };
                 async move {
-                    let mut res: ServiceResponse<_> = fut.await?;
+                    let mut res: ServiceResponse = match (early, call) {
+                        (Some(res), _) => res,
+                        (None, Some(call)) => call.await?.map_into_boxed_body(),
+                        (None, None) => unreachable!("one of the two is set"),
+                    };
                     let status = res.status();
                     if status.is_server_error() {
                         let detail = res
@@ -109,7 +125,7 @@ pub fn serve(
                         HeaderName::from_static("x-content-type-options"),
                         HeaderValue::from_static("nosniff"),
                     );
-                    Ok::<_, actix_web::Error>(res.map_body(|_, b| b.boxed()))
+                    Ok::<_, actix_web::Error>(res)
                 }
             })
             .configure(api::configure)

@@ -64,14 +64,14 @@ fn main() -> ExitCode {
             let result = accountd::db::migrate(&config.database_url)
                 .and_then(|_| accountd::db::establish(&config.database_url))
                 .and_then(|mut conn| {
-                    accountd::bootstrap(&mut conn, &email, &password, config.bcrypt_cost)
+                    accountd::bootstrap(&mut conn, &email, &password, config.bcrypt_cost, false)
                 });
             match result {
                 Ok(Bootstrap::Created(id)) => {
                     println!("created owner {email} (user id {id})");
                     ExitCode::SUCCESS
                 }
-                Ok(Bootstrap::AlreadyOwner) => {
+                Ok(Bootstrap::AlreadyOwner | Bootstrap::OwnerExists) => {
                     println!("{email} is already an owner; nothing to do");
                     ExitCode::SUCCESS
                 }

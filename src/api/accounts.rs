@@ -104,7 +104,13 @@ pub struct UpdateAccount {
     #[validate(email, length(max = 254))]
     email: Option<String>,
     /// Accepted only to be refused with a clear message: plans change through `/plan`.
+    #[serde(default, deserialize_with = "present")]
     plan_id: Option<serde_json::Value>,
+}
+
+/// `Some` whenever the field is in the body, even as `null`.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<serde_json::Value>, D::Error> {
+    serde_json::Value::deserialize(d).map(Some)
 }
 
 pub async fn update(

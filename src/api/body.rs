@@ -73,6 +73,12 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     } else {
         bytes
     };
+    // No text field may hold NUL (PostgreSQL cannot store it; no name or email needs it).
+    if bytes.windows(6).any(|w| w == b"\\u0000") {
+        return Err(ApiError::invalid(
+            "body: text must not contain NUL characters",
+        ));
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(de)
         .map_err(|e| ApiError::invalid(describe_json_error(e)))?;
@@ -103,5 +109,163 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             }
             parse_json(&bytes).map(Json)
         })
+    }
+}
+
+/// The body of a curl-style write route: a JSON object, or `application/x-www-form-urlencoded`
+/// fields. Read it with `Fields::reader`, which takes each field under any of its names.
+pub struct Fields(pub serde_json::Map<String, serde_json::Value>);
+
+fn is_form(req: &HttpRequest) -> bool {
+    let ct = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    ct.split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+}
+
+impl FromRequest for Fields {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let mut payload = payload.take();
+        Box::pin(async move {
+            let bytes = read_body(&req, &mut payload).await?;
+            if bytes.iter().all(u8::is_ascii_whitespace) {
+                return Ok(Fields(Default::default()));
+            }
+            if is_form(&req) {
+                let text = std::str::from_utf8(&bytes)
+                    .map_err(|_| ApiError::invalid("body: not UTF-8"))?;
+                let pairs = web::Query::<Vec<(String, String)>>::from_query(text)
+                    .map_err(|_| ApiError::invalid("body: not a valid form body"))?
+                    .into_inner();
+                let mut map = serde_json::Map::new();
+                let mut errors = vec![];
+                for (k, v) in pairs {
+                    if map
+                        .insert(k.clone(), serde_json::Value::String(v))
+                        .is_some()
+                    {
+                        errors.push(format!("{k}: given more than once"));
+                    }
+                }
+                super::no_errors(errors)?;
+                return Ok(Fields(map));
+            }
+            if !is_json(&req) {
+                return Err(ApiError::UnsupportedMediaType);
+            }
+            match parse_json::<serde_json::Value>(&bytes)? {
+                serde_json::Value::Object(map) => Ok(Fields(map)),
+                _ => Err(ApiError::invalid("body: must be a JSON object")),
+            }
+        })
+    }
+}
+
+impl Fields {
+    pub fn reader(self) -> FieldReader {
+        FieldReader {
+            map: self.0,
+            errors: vec![],
+        }
+    }
+}
+
+/// Takes typed fields out of a `Fields` body, collecting one message per problem.
+pub struct FieldReader {
+    map: serde_json::Map<String, serde_json::Value>,
+    pub errors: Vec<String>,
+}
+
+impl FieldReader {
+    /// The value under the first of `names` present (more than one present is an error).
+    fn take(&mut self, names: &[&str]) -> Option<(String, serde_json::Value)> {
+        let present: Vec<&str> = names
+            .iter()
+            .copied()
+            .filter(|n| self.map.contains_key(*n))
+            .collect();
+        if present.len() > 1 {
+            self.errors.push(format!(
+                "{}: given more than once (also as {})",
+                present[0],
+                present[1..].join(", ")
+            ));
+        }
+        let mut found = None;
+        for n in present {
+            let v = self.map.remove(n).expect("present");
+            if found.is_none() && !v.is_null() {
+                found = Some((n.to_string(), v));
+            }
+        }
+        found
+    }
+
+    pub fn string(&mut self, names: &[&str]) -> Option<String> {
+        match self.take(names)? {
+            (_, serde_json::Value::String(s)) => Some(s),
+            (n, _) => {
+                self.errors.push(format!("{n}: must be a string"));
+                None
+            }
+        }
+    }
+
+    pub fn int(&mut self, names: &[&str]) -> Option<i64> {
+        let (n, v) = self.take(names)?;
+        let parsed = match &v {
+            serde_json::Value::Number(x) => x.as_i64(),
+            serde_json::Value::String(s) => s.trim().parse::<i64>().ok(),
+            _ => None,
+        };
+        if parsed.is_none() {
+            self.errors.push(format!("{n}: must be a whole number"));
+        }
+        parsed
+    }
+
+    /// `true`/`false`, also as `1`/`0` and as strings, as curl scripts send them.
+    pub fn bool(&mut self, names: &[&str]) -> Option<bool> {
+        let (n, v) = self.take(names)?;
+        let parsed = match &v {
+            serde_json::Value::Bool(b) => Some(*b),
+            serde_json::Value::Number(x) => match x.as_i64() {
+                Some(0) => Some(false),
+                Some(1) => Some(true),
+                _ => None,
+            },
+            serde_json::Value::String(s) => match s.trim() {
+                "true" | "1" => Some(true),
+                "false" | "0" => Some(false),
+                _ => None,
+            },
+            _ => None,
+        };
+        if parsed.is_none() {
+            self.errors
+                .push(format!("{n}: must be true, false, 1 or 0"));
+        }
+        parsed
+    }
+
+    /// Every field not taken is unknown: report it, with the problems found so far.
+    pub fn finish(mut self) -> Result<(), ApiError> {
+        let unknown: Vec<String> = self
+            .map
+            .keys()
+            .map(|k| format!("{k}: unknown field"))
+            .collect();
+        self.errors.extend(unknown);
+        super::no_errors(self.errors)
     }
 }

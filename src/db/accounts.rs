@@ -6,7 +6,7 @@ use super::{Db, DbConn};
 use crate::pagination::PageRequest;
 use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Text};
+use diesel::sql_types::{BigInt, Bool, Text};
 
 /// Which accounts a list may show.
 pub enum Scope {
@@ -24,12 +24,26 @@ pub fn in_subtree_sql<T>(
 where
     T: 'static,
 {
+    in_subtree_to_depth_sql(column, root, i64::MAX)
+}
+
+/// The same, down to `max_depth` levels below the root (0: the root alone).
+pub fn in_subtree_to_depth_sql<T>(
+    column: &'static str,
+    root: &str,
+    max_depth: i64,
+) -> Box<dyn BoxableExpression<T, Db, SqlType = Bool>>
+where
+    T: 'static,
+{
     Box::new(
         sql::<Bool>(&format!(
-            "{column} IN (WITH RECURSIVE sub(id) AS (SELECT id FROM accounts WHERE id = "
+            "{column} IN (WITH RECURSIVE sub(id, depth) AS (SELECT id, 0 FROM accounts WHERE id = "
         ))
         .bind::<Text, _>(root.to_string())
-        .sql(" UNION ALL SELECT a.id FROM accounts a JOIN sub ON a.parent_id = sub.id) SELECT id FROM sub)"),
+        .sql(" UNION ALL SELECT a.id, sub.depth + 1 FROM accounts a JOIN sub ON a.parent_id = sub.id WHERE sub.depth < ")
+        .bind::<BigInt, _>(max_depth)
+        .sql(") SELECT id FROM sub)"),
     )
 }
 
@@ -157,4 +171,81 @@ pub fn blocked(conn: &mut DbConn, id: &str) -> QueryResult<bool> {
             .sql(" UNION ALL SELECT a.id, a.parent_id, a.suspended, a.closed FROM accounts a JOIN up ON a.id = up.parent_id) SELECT 1 FROM up WHERE up.suspended OR up.closed)"),
     )
     .get_result(conn)
+}
+
+/// The account and every descendant down to `max_depth`, in one query (order: created, id).
+pub fn subtree(conn: &mut DbConn, root: &str, max_depth: i64) -> QueryResult<Vec<Account>> {
+    dsl::accounts
+        .filter(in_subtree_to_depth_sql("accounts.id", root, max_depth))
+        .order((dsl::created.asc(), dsl::id.asc()))
+        .load(conn)
+}
+
+pub fn has_open_children(conn: &mut DbConn, id: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        dsl::accounts
+            .filter(dsl::parent_id.eq(id))
+            .filter(dsl::closed.eq(false)),
+    ))
+    .get_result(conn)
+}
+
+/// Move `seats` out of the account's free seats; false when it has fewer free. One
+/// conditional UPDATE, so concurrent moves never overdraw (PostgreSQL re-checks the condition
+/// on the locked row; SQLite runs writers one at a time).
+pub fn take_seats(conn: &mut DbConn, id: &str, seats: i64) -> QueryResult<bool> {
+    diesel::update(
+        dsl::accounts
+            .find(id)
+            .filter((dsl::device_seats - dsl::used_devices).ge(seats)),
+    )
+    .set(dsl::device_seats.eq(dsl::device_seats - seats))
+    .execute(conn)
+    .map(|n| n == 1)
+}
+
+pub fn set_seats(conn: &mut DbConn, id: &str, seats: i64) -> QueryResult<()> {
+    diesel::update(dsl::accounts.find(id))
+        .set(dsl::device_seats.eq(seats))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Take one free seat for a device; false when none is free.
+pub fn use_seat(conn: &mut DbConn, id: &str) -> QueryResult<bool> {
+    diesel::update(
+        dsl::accounts
+            .find(id)
+            .filter(dsl::used_devices.lt(dsl::device_seats)),
+    )
+    .set(dsl::used_devices.eq(dsl::used_devices + 1))
+    .execute(conn)
+    .map(|n| n == 1)
+}
+
+pub fn free_seat(conn: &mut DbConn, id: &str) -> QueryResult<()> {
+    diesel::update(dsl::accounts.find(id).filter(dsl::used_devices.gt(0)))
+        .set(dsl::used_devices.eq(dsl::used_devices - 1))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn set_suspended(conn: &mut DbConn, id: &str, suspended: bool) -> QueryResult<()> {
+    diesel::update(dsl::accounts.find(id))
+        .set(dsl::suspended.eq(suspended))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Turn the account into a closed tombstone: no seats, and its email free for reuse.
+pub fn close(conn: &mut DbConn, id: &str) -> QueryResult<()> {
+    diesel::update(dsl::accounts.find(id))
+        .set((
+            dsl::closed.eq(true),
+            dsl::device_seats.eq(0),
+            dsl::used_devices.eq(0),
+            dsl::email_lower.eq(None::<String>),
+        ))
+        .execute(conn)
+        .map(|_| ())
 }

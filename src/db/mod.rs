@@ -1,10 +1,12 @@
 //! Storage: one connection type over both backends, the pool, migrations and transactions.
 
 pub mod accounts;
+pub mod devices;
 pub mod models;
 pub mod plans;
 pub mod revoked;
 pub mod schema;
+pub mod seat_tokens;
 pub mod users;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -67,6 +69,9 @@ fn connect(url: &str) -> Result<DbConn, diesel::ConnectionError> {
     match Backend::of(url) {
         Backend::Sqlite => {
             let mut c = SqliteConnection::establish(target)?;
+            // SQLite's own lower() folds only ASCII; filters lowercase with Rust's Unicode rules.
+            lower_utils::register_impl(&mut c, |s: String| s.to_lowercase())
+                .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
             c.batch_execute(
                 "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
                  PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
@@ -165,6 +170,20 @@ pub fn backend(conn: &DbConn) -> Backend {
         DbConn::Sqlite(_) => Backend::Sqlite,
         DbConn::Pg(_) => Backend::Postgres,
     }
+}
+
+/// Hold a named lock until the transaction ends, on PostgreSQL (decisions that span many rows,
+/// like "is this the last owner?"); SQLite's `BEGIN IMMEDIATE` already runs writers one by one.
+pub fn lock_named(conn: &mut DbConn, key: LockKey) -> diesel::QueryResult<()> {
+    match conn {
+        DbConn::Pg(c) => c.batch_execute(&format!("SELECT pg_advisory_xact_lock({})", key as i64)),
+        DbConn::Sqlite(_) => Ok(()),
+    }
+}
+
+#[derive(Clone, Copy)]
+pub enum LockKey {
+    Owners = 7_220_114,
 }
 
 /// `/readyz`: one round trip.

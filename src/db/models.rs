@@ -155,3 +155,32 @@ impl Plan {
         }
     }
 }
+
+#[derive(Queryable, Selectable, Insertable, Clone, Debug)]
+#[diesel(table_name = super::schema::devices)]
+pub struct Device {
+    pub id: String,
+    pub account_id: String,
+    pub name: String,
+    pub created: i64,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceView {
+    pub id: String,
+    pub account_id: String,
+    pub name: String,
+    pub created: String,
+}
+
+impl Device {
+    pub fn view(&self) -> DeviceView {
+        DeviceView {
+            id: self.id.clone(),
+            account_id: self.account_id.clone(),
+            name: self.name.clone(),
+            created: rfc3339(self.created),
+        }
+    }
+}

@@ -55,6 +55,34 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    devices (id) {
+        id -> Text,
+        account_id -> Text,
+        name -> Text,
+        created -> BigInt,
+    }
+}
+
+diesel::table! {
+    seat_tokens (token_hash) {
+        token_hash -> Text,
+        seats -> BigInt,
+        created -> BigInt,
+        created_by -> Text,
+        redeemed -> Nullable<BigInt>,
+        redeemed_by -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(accounts -> plans (plan_id));
+diesel::joinable!(devices -> accounts (account_id));
 diesel::joinable!(users -> accounts (account_id));
-diesel::allow_tables_to_appear_in_same_query!(plans, accounts, users, revoked_tokens);
+diesel::allow_tables_to_appear_in_same_query!(
+    plans,
+    accounts,
+    users,
+    revoked_tokens,
+    devices,
+    seat_tokens
+);

@@ -5,7 +5,9 @@ use super::models::User;
 use super::schema::users::{self, dsl};
 use super::DbConn;
 use crate::pagination::PageRequest;
+use diesel::dsl::sql;
 use diesel::prelude::*;
+use diesel::sql_types::Text;
 
 pub fn get(conn: &mut DbConn, id: &str) -> QueryResult<User> {
     dsl::users.find(id).first(conn)
@@ -76,10 +78,10 @@ pub fn list(conn: &mut DbConn, f: &UserFilter, page: &PageRequest) -> QueryResul
                 .like(p.clone())
                 .escape('\\')
                 .or(dsl::username_lower.like(p.clone()).escape('\\'))
-                .or(super::lower(dsl::first.assume_not_null())
+                .or(super::lower(sql::<Text>("COALESCE(users.first, '')"))
                     .like(p.clone())
                     .escape('\\'))
-                .or(super::lower(dsl::last.assume_not_null())
+                .or(super::lower(sql::<Text>("COALESCE(users.last, '')"))
                     .like(p.clone())
                     .escape('\\')),
         );
@@ -164,9 +166,21 @@ pub fn bump_token_version(conn: &mut DbConn, id: &str) -> QueryResult<()> {
         .map(|_| ())
 }
 
-pub fn touch(conn: &mut DbConn, id: &str, now: i64) -> QueryResult<()> {
-    diesel::update(dsl::users.find(id))
-        .set(dsl::activity.eq(now))
-        .execute(conn)
-        .map(|_| ())
+/// Record a login, if the row still has the password, role and token version that were
+/// checked; false otherwise.
+pub fn touch_if_unchanged(conn: &mut DbConn, user: &User, now: i64) -> QueryResult<bool> {
+    let Some(hash) = &user.password_hash else {
+        return Ok(false);
+    };
+    diesel::update(
+        dsl::users
+            .find(&user.id)
+            .filter(dsl::token_version.eq(user.token_version))
+            .filter(dsl::password_hash.eq(hash))
+            .filter(dsl::role.eq(&user.role))
+            .filter(dsl::account_id.eq(&user.account_id)),
+    )
+    .set(dsl::activity.eq(now))
+    .execute(conn)
+    .map(|n| n == 1)
 }

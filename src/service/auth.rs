@@ -41,11 +41,19 @@ pub async fn login(state: &AppState, identity: String, password: String) -> ApiR
                 return Err(ApiError::forbidden("account suspended"));
             }
             let ts = now();
-            users::touch(c, &user.id, ts)?;
+            // Only if the row is still the one whose password was checked: a password change,
+            // removal or role change during the hash must not yield a token.
+            if !users::touch_if_unchanged(c, &user, ts)? {
+                return Err(bad_login());
+            }
             accounts::touch(c, &user.account_id, ts)?;
+            let account = accounts::get(c, &user.account_id)?;
             Ok((
-                users::get(c, &user.id)?,
-                accounts::get(c, &user.account_id)?,
+                User {
+                    activity: ts,
+                    ..user
+                },
+                account,
             ))
         })
         .await?;
@@ -79,6 +87,8 @@ pub fn logout(conn: &mut DbConn, caller: &Caller, everywhere: bool) -> ApiResult
 pub enum Bootstrap {
     Created(String),
     AlreadyOwner,
+    /// Start-up only: some owner exists already, so none was created.
+    OwnerExists,
 }
 
 /// Create an owner (and an operator account for it) unless that email is already an owner.
@@ -86,8 +96,14 @@ pub fn bootstrap_owner(
     conn: &mut DbConn,
     email: &str,
     password_hash: String,
+    only_if_no_owner: bool,
 ) -> ApiResult<Bootstrap> {
     crate::db::write_tx(conn, |conn| {
+        // Instances starting together on one database decide one after the other.
+        crate::db::lock_named(conn, crate::db::LockKey::Owners)?;
+        if only_if_no_owner && owner_exists(conn)? {
+            return Ok(Bootstrap::OwnerExists);
+        }
         if let Some(existing) = users::by_email(conn, email)? {
             return if existing.role == Role::Owner.as_str() {
                 Ok(Bootstrap::AlreadyOwner)

@@ -43,7 +43,8 @@ pub fn insert(conn: &mut DbConn, n: NewUser) -> ApiResult<User> {
         preferences: "{}".into(),
         verified: n.verified,
         password_hash: n.password_hash,
-        token_version: 0,
+        // Random start: a new user with a removed user's id must not accept that user's tokens.
+        token_version: crate::secrets::random_u31(),
         created: ts,
         activity: ts,
     };
@@ -70,11 +71,18 @@ pub fn create(
     insert(conn, n)
 }
 
-/// Lock the user's account, then read the user again, so that concurrent role changes and
-/// removals in one account are decided one after the other.
-fn lock_and_reload(conn: &mut DbConn, user: &User) -> ApiResult<User> {
+/// Take the locks (owners, then the user's account) and decide again on fresh rows, so that
+/// concurrent role changes and removals are decided one after the other: the caller must still
+/// hold the credentials it came with, and the target must still be one it may manage.
+fn lock_and_reload(conn: &mut DbConn, caller: &Caller, user: &User) -> ApiResult<User> {
+    crate::db::lock_named(conn, crate::db::LockKey::Owners)?;
     accounts::lock(conn, &user.account_id)?;
-    store::find(conn, &user.id)?.ok_or_else(super::access::no_such_user)
+    let me = store::find(conn, caller.id())?;
+    if me.is_none_or(|me| me.token_version != caller.user.token_version) {
+        return Err(ApiError::unauthorized("token revoked"));
+    }
+    let fresh = store::find(conn, &user.id)?;
+    managed_user(conn, caller, fresh)
 }
 
 /// 409 when `user` losing its admin power would leave its account without an admin,
@@ -100,7 +108,7 @@ fn check_not_last(
 
 pub fn remove(conn: &mut DbConn, caller: &Caller, target: Option<User>) -> ApiResult<()> {
     let user = managed_user(conn, caller, target)?;
-    let user = lock_and_reload(conn, &user)?;
+    let user = lock_and_reload(conn, caller, &user)?;
     check_not_last(conn, &user, None, "remove")?;
     store::delete(conn, &user.id)?;
     Ok(())
@@ -116,7 +124,7 @@ pub fn update_role(
         return Err(ApiError::forbidden("cannot grant a role above your own"));
     }
     let user = managed_user(conn, caller, target)?;
-    let user = lock_and_reload(conn, &user)?;
+    let user = lock_and_reload(conn, caller, &user)?;
     if stored_role(&user)? == role {
         return Ok(user);
     }

@@ -169,12 +169,12 @@ fn bootstrap_is_idempotent_for_an_existing_owner() {
     let s = TestServer::start();
     let mut conn = s.db.conn();
     assert_eq!(
-        accountd::bootstrap(&mut conn, OWNER_EMAIL, PASSWORD, 4),
+        accountd::bootstrap(&mut conn, OWNER_EMAIL, PASSWORD, 4, false),
         Ok(accountd::service::auth::Bootstrap::AlreadyOwner)
     );
-    assert!(accountd::bootstrap(&mut conn, "bad", PASSWORD, 4).is_err());
-    assert!(accountd::bootstrap(&mut conn, "second@example.com", "short", 4).is_err());
-    match accountd::bootstrap(&mut conn, "second@example.com", PASSWORD, 4) {
+    assert!(accountd::bootstrap(&mut conn, "bad", PASSWORD, 4, false).is_err());
+    assert!(accountd::bootstrap(&mut conn, "second@example.com", "short", 4, false).is_err());
+    match accountd::bootstrap(&mut conn, "second@example.com", PASSWORD, 4, false) {
         Ok(accountd::service::auth::Bootstrap::Created(_)) => {}
         other => panic!("{other:?}"),
     }
@@ -215,4 +215,38 @@ fn users_of_a_suspended_account_or_of_its_descendants_are_refused() {
     s.post("/user/get", &token, json!({})).expect(200);
     s.post("/user/get", &child_token, json!({})).expect(200);
     s.login(&email, PASSWORD);
+}
+
+#[test]
+fn a_recreated_user_id_does_not_revive_the_removed_users_tokens() {
+    let s = TestServer::start();
+    let (acc, _) = s.account("Acme");
+    let body = json!({"email": "jdoe@acme.test", "role": "admin", "password": PASSWORD, "accountId": acc, "id": "jdoe"});
+    s.post("/user/create", &s.owner_token, body.clone())
+        .expect(201);
+    let old = s.login("jdoe@acme.test", PASSWORD);
+    s.post("/user/remove", &s.owner_token, json!({"id": "jdoe"}))
+        .expect(204);
+    s.post("/user/create", &s.owner_token, body).expect(201);
+    s.post("/user/get", &old, json!({})).expect(401);
+}
+
+#[test]
+fn logging_out_the_same_token_twice_at_once_is_fine() {
+    let s = TestServer::start();
+    let (acc, _) = s.account("Acme");
+    let (_, token) = s.user(&acc, "user");
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let hs: Vec<_> = (0..4)
+            .map(|_| scope.spawn(|| s.post("/user/logout", &token, json!({})).status))
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    // The first logout wins; the others either also succeed or find the token revoked.
+    assert!(
+        statuses.iter().all(|s| *s == 204 || *s == 401),
+        "{statuses:?}"
+    );
+    assert!(statuses.contains(&204));
+    s.post("/user/get", &token, json!({})).expect(401);
 }

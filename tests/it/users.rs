@@ -443,3 +443,40 @@ fn concurrent_removals_never_leave_an_account_without_admin() {
     }
     let _ = first_admin;
 }
+
+#[test]
+fn nul_characters_are_refused_everywhere_with_400() {
+    let s = TestServer::start();
+    let t = &s.owner_token;
+    s.call(
+        "POST",
+        "/user/login",
+        None,
+        Some(json!({"email": "a\u{0}b@x.test", "password": "whatever1"})),
+    )
+    .expect(400);
+    s.post("/user/update", t, json!({"first": "a\u{0}"}))
+        .expect(400);
+    s.get("/v1/accounts/%00", t).expect(400);
+    s.get("/v1/accounts?filter=a%00", t).expect(400);
+}
+
+#[test]
+fn filters_fold_case_beyond_ascii() {
+    let s = TestServer::start();
+    let (acc, _) = s.account("Acme");
+    s.post(
+        "/user/create",
+        &s.owner_token,
+        json!({"email": "e@acme.test", "role": "user", "first": "ÉMILE", "accountId": acc}),
+    )
+    .expect(201);
+    let r = s
+        .post("/user/find", &s.owner_token, json!({"filter": "émile"}))
+        .expect(200);
+    assert_eq!(emails(&r), vec!["e@acme.test"]);
+    let r = s
+        .post("/user/find", &s.owner_token, json!({"filter": "Émi"}))
+        .expect(200);
+    assert_eq!(emails(&r).len(), 1);
+}

@@ -1,0 +1,2 @@
+DROP TABLE seat_tokens;
+DROP TABLE devices;
