@@ -1,6 +1,6 @@
 //! `/v1/accounts` and `/v1/plans`.
 
-use super::body::Json;
+use super::body::{Fields, Json};
 use super::{check, created, no_errors, not_blank, ok};
 use crate::auth::extractor::{Admin, Caller, Owner};
 use crate::db::models::{Account, Plan, User};
@@ -271,4 +271,193 @@ pub async fn create_plan(
         })
         .await?;
     Ok(created(plan.view()))
+}
+
+// The account tree, seats and close.
+
+const MAX_SEATS: i64 = 1_000_000_000;
+
+fn check_name(name: &str, field: &str, errors: &mut Vec<String>) {
+    let n = name.chars().count();
+    if name.trim().is_empty() || n > 200 {
+        errors.push(format!("{field}: must be 1 to 200 characters, not blank"));
+    }
+}
+
+fn check_seats(seats: i64, field: &str, errors: &mut Vec<String>) {
+    if !(0..=MAX_SEATS).contains(&seats) {
+        errors.push(format!("{field}: must be between 0 and {MAX_SEATS}"));
+    }
+}
+
+/// A flat list answered as one page (`next` and `prev` are null).
+fn one_page(rows: Vec<Account>) -> HttpResponse {
+    ok(
+        json!({ "data": rows.iter().map(Account::view).collect::<Vec<_>>(), "next": null, "prev": null }),
+    )
+}
+
+pub async fn children(
+    caller: Caller,
+    state: State,
+    id: Id,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
+    Params::parse(req.query_string(), &[])?;
+    let rows = state
+        .db(move |c| crate::service::tree::children(c, &caller, &id))
+        .await?;
+    Ok(one_page(rows))
+}
+
+pub async fn all_children(
+    caller: Caller,
+    state: State,
+    id: Id,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
+    Params::parse(req.query_string(), &[])?;
+    let rows = state
+        .db(move |c| crate::service::tree::all_children(c, &caller, &id))
+        .await?;
+    Ok(one_page(rows))
+}
+
+pub async fn descendants(
+    caller: Caller,
+    state: State,
+    id: Id,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
+    use crate::service::tree::MAX_TREE_DEPTH;
+    let params = Params::parse(req.query_string(), &["maxDepth"])?;
+    let max_depth = match params.get("maxDepth") {
+        None => MAX_TREE_DEPTH,
+        Some(v) => match v.parse::<i64>() {
+            Ok(d) if (0..=MAX_TREE_DEPTH).contains(&d) => d,
+            _ => {
+                return Err(ApiError::invalid(format!(
+                    "maxDepth: must be a whole number from 0 to {MAX_TREE_DEPTH}"
+                )))
+            }
+        },
+    };
+    let tree = state
+        .db(move |c| crate::service::tree::descendants(c, &caller, &id, max_depth))
+        .await?;
+    Ok(ok(tree))
+}
+
+/// `{name, email?, deviceSeats?, id?}` as JSON or form, with `account_name`/`device_seats`.
+pub async fn create_child(
+    Admin(caller): Admin,
+    state: State,
+    id: Id,
+    body: Fields,
+) -> ApiResult<HttpResponse> {
+    let mut f = body.reader();
+    let name = f.string(&["name", "account_name"]);
+    let email = f.string(&["email"]);
+    let seats = f.int(&["deviceSeats", "device_seats"]).unwrap_or(0);
+    let child_id = f.string(&["id"]);
+    let mut errors = std::mem::take(&mut f.errors);
+    f.finish()?;
+    match &name {
+        Some(n) => check_name(n, "name", &mut errors),
+        None => errors.push("name: is required".into()),
+    }
+    if let Some(e) = &email {
+        if !validator::ValidateEmail::validate_email(e) || e.len() > 254 {
+            errors.push("email: not a valid email address".into());
+        }
+    }
+    check_seats(seats, "deviceSeats", &mut errors);
+    let child_id = chosen_or_new(child_id.as_deref(), "id", &mut errors);
+    no_errors(errors)?;
+    let new = NewAccount {
+        id: child_id,
+        name: name.unwrap_or_default(),
+        email,
+        plan_id: None,
+        parent_id: None,
+        device_seats: seats,
+    };
+    let child = state
+        .tx(move |c| service::create_child(c, &caller, &id, new))
+        .await?;
+    Ok(created(child.view()))
+}
+
+/// Curl-style edit: `account_name`, `device_seats`, `suspended` (JSON or form).
+pub async fn edit(
+    Admin(caller): Admin,
+    state: State,
+    id: Id,
+    body: Fields,
+) -> ApiResult<HttpResponse> {
+    let mut f = body.reader();
+    let edit = service::AccountEdit {
+        name: f.string(&["name", "account_name"]),
+        device_seats: f.int(&["deviceSeats", "device_seats"]),
+        suspended: f.bool(&["suspended"]),
+    };
+    let mut errors = std::mem::take(&mut f.errors);
+    f.finish()?;
+    if let Some(n) = &edit.name {
+        check_name(n, "account_name", &mut errors);
+    }
+    if let Some(s) = edit.device_seats {
+        check_seats(s, "device_seats", &mut errors);
+    }
+    no_errors(errors)?;
+    state
+        .tx(move |c| service::edit(c, &caller, &id, edit))
+        .await?;
+    Ok(ok(json!({ "message": "success" })))
+}
+
+pub async fn close(Admin(caller): Admin, state: State, id: Id) -> ApiResult<HttpResponse> {
+    let account = state.tx(move |c| service::close(c, &caller, &id)).await?;
+    Ok(ok(account.view()))
+}
+
+#[derive(Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct MintSeats {
+    #[validate(range(min = 1, max = 1_000_000_000))]
+    seats: i64,
+}
+
+pub async fn mint_seat_token(
+    Owner(caller): Owner,
+    state: State,
+    body: Json<MintSeats>,
+) -> ApiResult<HttpResponse> {
+    let b = body.0;
+    check(&b, vec![])?;
+    let token = state
+        .tx(move |c| service::mint_seat_token(c, &caller, b.seats))
+        .await?;
+    Ok(super::no_store(created(json!({ "token": token }))))
+}
+
+#[derive(Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct RedeemSeats {
+    #[validate(length(min = 1, max = 200))]
+    token: String,
+}
+
+pub async fn redeem_seats(
+    Admin(caller): Admin,
+    state: State,
+    id: Id,
+    body: Json<RedeemSeats>,
+) -> ApiResult<HttpResponse> {
+    let b = body.0;
+    check(&b, vec![])?;
+    let account = state
+        .tx(move |c| service::redeem_seat_token(c, &caller, &id, &b.token))
+        .await?;
+    Ok(ok(account.view()))
 }

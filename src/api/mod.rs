@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod body;
+pub mod devices;
 pub mod ops;
 pub mod users;
 
@@ -14,6 +15,7 @@ use validator::{Validate, ValidationError};
 
 /// Every route the server serves: (method, path, handler). The OpenAPI drift test reads
 /// this same table, so the spec cannot miss a route or describe one that does not exist.
+#[rustfmt::skip]
 pub fn routes() -> Vec<(Method, &'static str, Route)> {
     use actix_web::web::{delete, get, post, put};
     vec![
@@ -24,33 +26,24 @@ pub fn routes() -> Vec<(Method, &'static str, Route)> {
         (Method::POST, "/v1/accounts", post().to(accounts::create)),
         (Method::GET, "/v1/accounts/{id}", get().to(accounts::get)),
         (Method::PUT, "/v1/accounts/{id}", put().to(accounts::update)),
-        (
-            Method::DELETE,
-            "/v1/accounts/{id}",
-            delete().to(accounts::delete),
-        ),
-        (
-            Method::GET,
-            "/v1/accounts/{id}/plan",
-            get().to(accounts::get_plan),
-        ),
-        (
-            Method::PUT,
-            "/v1/accounts/{id}/plan",
-            put().to(accounts::set_plan),
-        ),
-        (
-            Method::GET,
-            "/v1/accounts/{id}/users",
-            get().to(accounts::users),
-        ),
+        (Method::POST, "/v1/accounts/{id}", post().to(accounts::edit)),
+        (Method::DELETE, "/v1/accounts/{id}", delete().to(accounts::delete)),
+        (Method::POST, "/v1/accounts/{id}/close", post().to(accounts::close)),
+        (Method::GET, "/v1/accounts/{id}/plan", get().to(accounts::get_plan)),
+        (Method::PUT, "/v1/accounts/{id}/plan", put().to(accounts::set_plan)),
+        (Method::GET, "/v1/accounts/{id}/users", get().to(accounts::users)),
+        (Method::GET, "/v1/accounts/{id}/children", get().to(accounts::children)),
+        (Method::POST, "/v1/accounts/{id}/children", post().to(accounts::create_child)),
+        (Method::GET, "/v1/accounts/{id}/allChildren", get().to(accounts::all_children)),
+        (Method::GET, "/v1/accounts/{id}/descendants", get().to(accounts::descendants)),
+        (Method::POST, "/v1/seat-tokens", post().to(accounts::mint_seat_token)),
+        (Method::POST, "/v1/accounts/{id}/seats", post().to(accounts::redeem_seats)),
+        (Method::GET, "/v1/accounts/{id}/devices", get().to(devices::list)),
+        (Method::POST, "/v1/accounts/{id}/devices", post().to(devices::create)),
+        (Method::DELETE, "/v1/accounts/{id}/devices/{deviceId}", delete().to(devices::delete)),
         (Method::GET, "/v1/plans", get().to(accounts::list_plans)),
         (Method::POST, "/v1/plans", post().to(accounts::create_plan)),
-        (
-            Method::GET,
-            "/v1/plans/{id}",
-            get().to(accounts::get_plan_by_id),
-        ),
+        (Method::GET, "/v1/plans/{id}", get().to(accounts::get_plan_by_id)),
         (Method::POST, "/user/create", post().to(users::create)),
         (Method::POST, "/user/get", post().to(users::get)),
         (Method::POST, "/user/find", post().to(users::find)),
@@ -58,11 +51,7 @@ pub fn routes() -> Vec<(Method, &'static str, Route)> {
         (Method::POST, "/user/logout", post().to(users::logout)),
         (Method::POST, "/user/remove", post().to(users::remove)),
         (Method::POST, "/user/update", post().to(users::update)),
-        (
-            Method::POST,
-            "/user/updateRole",
-            post().to(users::update_role),
-        ),
+        (Method::POST, "/user/updateRole", post().to(users::update_role)),
         (Method::POST, "/user/password", post().to(users::password)),
     ]
 }

@@ -179,7 +179,7 @@ pub async fn login(state: State, body: Json<Login>) -> ApiResult<HttpResponse> {
     let s = auth_service::login(&state, identity, b.password).await?;
     Ok(super::no_store(ok(json!({
         "token": s.token,
-        "expires": rfc3339(s.expires),
+        "expires": rfc3339(s.expires * 1_000_000),
         "account": s.account.view(),
         "user": s.user.view(),
     }))))

@@ -46,7 +46,7 @@ impl Keys {
         role: &str,
         version: i64,
     ) -> (String, i64) {
-        let now = crate::db::models::now();
+        let now = crate::db::models::now_secs();
         let claims = Claims {
             sub: user_id.to_string(),
             acc: account_id.to_string(),

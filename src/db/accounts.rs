@@ -249,3 +249,11 @@ pub fn close(conn: &mut DbConn, id: &str) -> QueryResult<()> {
         .execute(conn)
         .map(|_| ())
 }
+
+/// The account's direct children, oldest first.
+pub fn children(conn: &mut DbConn, id: &str) -> QueryResult<Vec<Account>> {
+    dsl::accounts
+        .filter(dsl::parent_id.eq(id))
+        .order((dsl::created.asc(), dsl::id.asc()))
+        .load(conn)
+}

@@ -6,13 +6,19 @@ use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
 
+/// Stored times are microseconds since the epoch, so lists keep creation order.
 pub fn now() -> i64 {
+    Utc::now().timestamp_micros()
+}
+
+/// Token times (`iat`, `exp`) are whole seconds, as JWT has them.
+pub fn now_secs() -> i64 {
     Utc::now().timestamp()
 }
 
-/// RFC 3339 UTC with whole seconds, e.g. `2026-11-22T10:42:36Z`.
-pub fn rfc3339(ts: i64) -> String {
-    DateTime::<Utc>::from_timestamp(ts, 0)
+/// A stored time as RFC 3339 UTC with whole seconds, e.g. `2026-11-22T10:42:36Z`.
+pub fn rfc3339(micros: i64) -> String {
+    DateTime::<Utc>::from_timestamp_micros(micros)
         .unwrap_or_default()
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }

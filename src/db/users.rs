@@ -184,3 +184,15 @@ pub fn touch_if_unchanged(conn: &mut DbConn, user: &User, now: i64) -> QueryResu
     .execute(conn)
     .map(|n| n == 1)
 }
+
+pub fn delete_all_in_account(conn: &mut DbConn, account_id: &str) -> QueryResult<usize> {
+    diesel::delete(dsl::users.filter(dsl::account_id.eq(account_id))).execute(conn)
+}
+
+pub fn count_owners_in_account(conn: &mut DbConn, account_id: &str) -> QueryResult<i64> {
+    dsl::users
+        .filter(dsl::account_id.eq(account_id))
+        .filter(dsl::role.eq("owner"))
+        .count()
+        .get_result(conn)
+}

@@ -140,3 +140,143 @@ pub fn set_plan(conn: &mut DbConn, caller: &Caller, id: &str, plan_id: &str) -> 
     store::set_plan(conn, &account.id, &plan.id)?;
     Ok(plan)
 }
+
+/// `POST /v1/accounts/{id}/children`: the child's seats move out of the parent's free seats.
+pub fn create_child(
+    conn: &mut DbConn,
+    caller: &Caller,
+    parent_id: &str,
+    mut n: NewAccount,
+) -> ApiResult<Account> {
+    let parent = visible_account(conn, caller, parent_id)?;
+    if parent.closed {
+        return Err(ApiError::conflict("account is closed"));
+    }
+    if n.device_seats > 0 && !store::take_seats(conn, &parent.id, n.device_seats)? {
+        return Err(too_few_seats(conn, &parent.id)?);
+    }
+    n.parent_id = Some(parent.id);
+    n.plan_id = Some(parent.plan_id);
+    insert(conn, n)
+}
+
+fn too_few_seats(conn: &mut DbConn, id: &str) -> ApiResult<ApiError> {
+    let a = store::get(conn, id)?;
+    Ok(ApiError::conflict(format!(
+        "not enough free seats: {} free",
+        a.device_seats - a.used_devices
+    )))
+}
+
+/// What the curl-style `POST /v1/accounts/{id}` may change.
+#[derive(Default)]
+pub struct AccountEdit {
+    pub name: Option<String>,
+    pub device_seats: Option<i64>,
+    pub suspended: Option<bool>,
+}
+
+/// Rename; set seats (moved from or back to the parent); suspend or lift a suspension.
+/// Seats and suspension are for an ancestor's admin or the owner, never one's own account.
+pub fn edit(conn: &mut DbConn, caller: &Caller, id: &str, e: AccountEdit) -> ApiResult<()> {
+    let account = visible_account(conn, caller, id)?;
+    if account.closed {
+        return Err(ApiError::conflict("account is closed"));
+    }
+    if (e.device_seats.is_some() || e.suspended.is_some()) && account.id == caller.account_id() {
+        return Err(ApiError::forbidden(
+            "only an ancestor's admin or the owner changes an account's seats or suspension; \
+             add seats to your own account by redeeming a seat token",
+        ));
+    }
+    if let Some(name) = &e.name {
+        store::update_identity(conn, &account.id, Some(name), None)?;
+    }
+    if let Some(seats) = e.device_seats {
+        // Lock the row and decide on fresh numbers: concurrent moves are exact.
+        store::lock(conn, &account.id)?;
+        let account = store::get(conn, &account.id)?;
+        if seats < account.used_devices {
+            return Err(ApiError::conflict(format!(
+                "the account has {} devices; its seats cannot go below that",
+                account.used_devices
+            )));
+        }
+        let delta = seats - account.device_seats;
+        if let Some(parent) = &account.parent_id {
+            if delta > 0 && !store::take_seats(conn, parent, delta)? {
+                return Err(too_few_seats(conn, parent)?);
+            }
+            if delta < 0 {
+                store::add_seats(conn, parent, -delta)?;
+            }
+        }
+        store::set_seats(conn, &account.id, seats)?;
+    }
+    if let Some(s) = e.suspended {
+        store::set_suspended(conn, &account.id, s)?;
+    }
+    Ok(())
+}
+
+/// Close an account: its users, devices (and with them every credential) go; a closed
+/// tombstone stays; its seats return to its parent. Irreversible.
+pub fn close(conn: &mut DbConn, caller: &Caller, id: &str) -> ApiResult<Account> {
+    let account = visible_account(conn, caller, id)?;
+    crate::db::lock_named(conn, crate::db::LockKey::Owners)?;
+    store::lock(conn, &account.id)?;
+    let account = store::get(conn, &account.id)?;
+    if account.closed {
+        return Err(ApiError::conflict("account is already closed"));
+    }
+    if store::has_open_children(conn, &account.id)? {
+        return Err(ApiError::conflict("account still has open child accounts"));
+    }
+    let owners_here = users::count_owners_in_account(conn, &account.id)?;
+    if owners_here > 0 && users::count_owners(conn)? == owners_here {
+        return Err(ApiError::conflict(
+            "closing this account would remove the last owner",
+        ));
+    }
+    crate::db::devices::delete_all(conn, &account.id)?;
+    users::delete_all_in_account(conn, &account.id)?;
+    if let Some(parent) = &account.parent_id {
+        store::add_seats(conn, parent, account.device_seats)?;
+    }
+    store::close(conn, &account.id)?;
+    Ok(store::get(conn, &account.id)?)
+}
+
+/// `POST /v1/seat-tokens`: a single-use token worth `seats`, stored only as a hash.
+pub fn mint_seat_token(conn: &mut DbConn, caller: &Caller, seats: i64) -> ApiResult<String> {
+    let token = crate::secrets::random_token("st_");
+    crate::db::seat_tokens::insert(
+        conn,
+        &crate::secrets::hash_token(&token),
+        seats,
+        caller.id(),
+        now(),
+    )?;
+    Ok(token)
+}
+
+/// `POST /v1/accounts/{id}/seats`: add a seat token's seats to the account, once.
+pub fn redeem_seat_token(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: &str,
+    token: &str,
+) -> ApiResult<Account> {
+    let account = visible_account(conn, caller, id)?;
+    if account.closed {
+        return Err(ApiError::conflict("account is closed"));
+    }
+    let hash = crate::secrets::hash_token(token);
+    let seats = crate::db::seat_tokens::seats(conn, &hash)?
+        .ok_or_else(|| ApiError::invalid("token: not a valid seat token"))?;
+    if !crate::db::seat_tokens::redeem(conn, &hash, &account.id, now())? {
+        return Err(ApiError::conflict("seat token already redeemed"));
+    }
+    store::add_seats(conn, &account.id, seats)?;
+    Ok(store::get(conn, &account.id)?)
+}

@@ -78,7 +78,7 @@ pub fn logout(conn: &mut DbConn, caller: &Caller, everywhere: bool) -> ApiResult
     if everywhere {
         users::bump_token_version(conn, caller.id())?;
     } else {
-        revoked::revoke(conn, &caller.jti, caller.exp, now())?;
+        revoked::revoke(conn, &caller.jti, caller.exp, crate::db::models::now_secs())?;
     }
     Ok(())
 }

@@ -3,4 +3,6 @@
 pub mod access;
 pub mod accounts;
 pub mod auth;
+pub mod devices;
+pub mod tree;
 pub mod users;

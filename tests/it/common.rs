@@ -196,7 +196,12 @@ impl TestServer {
             .iter()
             .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
             .collect();
-        let text = res.body_mut().read_to_string().unwrap_or_default();
+        let text = res
+            .body_mut()
+            .with_config()
+            .limit(512 * 1024 * 1024)
+            .read_to_string()
+            .unwrap_or_default();
         let body = if text.is_empty() {
             Value::Null
         } else {
@@ -285,21 +290,33 @@ impl TestServer {
         (r.id(), self.login(&email, PASSWORD))
     }
 
-    /// A child account under `parent`, written straight to the database (the child-account
-    /// routes belong to the hierarchy work; the tree rules are tested here already).
+    /// A child account under `parent`, created by the owner with `seats` moved from the parent.
     pub fn child(&self, parent: &str, name: &str, seats: i64) -> String {
-        let mut conn = self.db.conn();
-        let id = accountd::ids::new_id();
-        let new = accountd::service::accounts::NewAccount {
-            id: id.clone(),
-            name: name.into(),
-            email: None,
-            plan_id: None,
-            parent_id: Some(parent.into()),
-            device_seats: seats,
-        };
-        accountd::service::accounts::insert(&mut conn, new).expect("insert child");
-        id
+        self.post(
+            &format!("/v1/accounts/{parent}/children"),
+            &self.owner_token,
+            json!({ "name": name, "deviceSeats": seats }),
+        )
+        .expect(201)
+        .id()
+    }
+
+    /// A form-encoded call, as curl -d sends it.
+    pub fn form(&self, method: &str, path: &str, token: &str, body: &str) -> Resp {
+        self.raw(
+            method,
+            path,
+            Some(token),
+            Some("application/x-www-form-urlencoded"),
+            Some(body.to_string()),
+        )
+    }
+
+    /// An account's current JSON, read by the owner.
+    pub fn account_json(&self, id: &str) -> Value {
+        self.get(&format!("/v1/accounts/{id}"), &self.owner_token)
+            .expect(200)
+            .body
     }
 }
 

@@ -4,4 +4,5 @@ mod accounts;
 mod auth;
 mod common;
 mod ops;
+mod tree;
 mod users;

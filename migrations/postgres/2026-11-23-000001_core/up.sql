@@ -8,7 +8,7 @@ CREATE TABLE plans (
 INSERT INTO plans (id, name, plan_data, created) VALUES (
     'default', 'Default',
     '{"projectLimit":10,"componentLimit":100,"workerLimit":10,"storageLimit":10737418240,"monthlyGasLimit":1000000,"monthlyUploadLimit":10737418240}',
-    CAST(EXTRACT(EPOCH FROM now()) AS BIGINT)
+    CAST(EXTRACT(EPOCH FROM now()) AS BIGINT) * 1000000
 );
 
 CREATE TABLE accounts (

@@ -1,0 +1,57 @@
+//! Devices: each takes one free seat of its account.
+
+use super::access::visible_account;
+use crate::auth::extractor::Caller;
+use crate::db::models::{now, Device};
+use crate::db::{accounts, devices as store, DbConn};
+use crate::error::{ApiError, ApiResult};
+use crate::pagination::PageRequest;
+
+pub fn create(
+    conn: &mut DbConn,
+    caller: &Caller,
+    account_id: &str,
+    id: String,
+    name: String,
+) -> ApiResult<Device> {
+    let account = visible_account(conn, caller, account_id)?;
+    if account.closed {
+        return Err(ApiError::conflict("account is closed"));
+    }
+    if !accounts::use_seat(conn, &account.id)? {
+        return Err(ApiError::conflict("no free seat"));
+    }
+    let device = Device {
+        id,
+        account_id: account.id,
+        name,
+        created: now(),
+    };
+    store::insert(conn, &device)?;
+    Ok(device)
+}
+
+pub fn list(
+    conn: &mut DbConn,
+    caller: &Caller,
+    account_id: &str,
+    page: &PageRequest,
+) -> ApiResult<Vec<Device>> {
+    let account = visible_account(conn, caller, account_id)?;
+    Ok(store::list(conn, &account.id, page)?)
+}
+
+/// Remove a device; its seat is free again.
+pub fn delete(
+    conn: &mut DbConn,
+    caller: &Caller,
+    account_id: &str,
+    device_id: &str,
+) -> ApiResult<()> {
+    let account = visible_account(conn, caller, account_id)?;
+    if !store::delete(conn, &account.id, device_id)? {
+        return Err(ApiError::not_found("no such device"));
+    }
+    accounts::free_seat(conn, &account.id)?;
+    Ok(())
+}
