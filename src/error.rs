@@ -116,6 +116,10 @@ impl From<DieselError> for ApiError {
             DieselError::DatabaseError(DatabaseErrorKind::CheckViolation, _) => {
                 ApiError::conflict("the change would break a constraint")
             }
+            // PostgreSQL gave up on a transaction to break a cycle: safe to retry.
+            DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
+                ApiError::Unavailable("conflicting concurrent change, try again".into())
+            }
             DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
                 ApiError::Unavailable("database unavailable".into())
             }
@@ -147,7 +151,7 @@ fn unique_message(db_message: &str) -> String {
 
 fn is_busy(message: &str) -> bool {
     let m = message.to_ascii_lowercase();
-    m.contains("database is locked") || m.contains("busy")
+    m.contains("database is locked") || m.contains("busy") || m.contains("deadlock detected")
 }
 
 impl From<diesel::r2d2::PoolError> for ApiError {

@@ -150,6 +150,9 @@ impl FromRequest for Fields {
                 let mut map = serde_json::Map::new();
                 let mut errors = vec![];
                 for (k, v) in pairs {
+                    if k.contains('\0') || v.contains('\0') {
+                        errors.push(format!("{k}: must not contain NUL characters"));
+                    }
                     if map
                         .insert(k.clone(), serde_json::Value::String(v))
                         .is_some()

@@ -196,3 +196,12 @@ pub fn count_owners_in_account(conn: &mut DbConn, account_id: &str) -> QueryResu
         .count()
         .get_result(conn)
 }
+
+/// Owners placed in the account or any account below it.
+pub fn count_owners_in_subtree(conn: &mut DbConn, root: &str) -> QueryResult<i64> {
+    dsl::users
+        .filter(in_subtree_sql("users.account_id", root))
+        .filter(dsl::role.eq("owner"))
+        .count()
+        .get_result(conn)
+}

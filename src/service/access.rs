@@ -48,6 +48,21 @@ pub fn visible_account(conn: &mut DbConn, caller: &Caller, id: &str) -> ApiResul
     }
 }
 
+/// A visible account, locked for this transaction and read again, that is not closed: what
+/// every change inside an account starts with, so that a concurrent close is decided first
+/// or after, never in between.
+pub fn open_account_locked(conn: &mut DbConn, caller: &Caller, id: &str) -> ApiResult<Account> {
+    let account = visible_account(conn, caller, id)?;
+    if !accounts::lock(conn, &account.id)? {
+        return Err(no_such_account());
+    }
+    let account = accounts::get(conn, &account.id)?;
+    if account.closed {
+        return Err(ApiError::conflict("account is closed"));
+    }
+    Ok(account)
+}
+
 /// The user, if the caller may see it: itself; an admin's tree; the owner everyone.
 pub fn visible_user(conn: &mut DbConn, caller: &Caller, user: Option<User>) -> ApiResult<User> {
     let user = user.ok_or_else(no_such_user)?;

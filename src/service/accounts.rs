@@ -1,6 +1,6 @@
 //! Accounts: creation with a first user, identity changes, plans, deletion when empty.
 
-use super::access::{no_such_account, visible_account};
+use super::access::{no_such_account, open_account_locked, visible_account};
 use super::users::{self as user_service, NewUser};
 use crate::auth::extractor::Caller;
 use crate::auth::Role;
@@ -148,16 +148,23 @@ pub fn create_child(
     parent_id: &str,
     mut n: NewAccount,
 ) -> ApiResult<Account> {
-    let parent = visible_account(conn, caller, parent_id)?;
-    if parent.closed {
-        return Err(ApiError::conflict("account is closed"));
-    }
+    let parent = open_account_locked(conn, caller, parent_id)?;
     if n.device_seats > 0 && !store::take_seats(conn, &parent.id, n.device_seats)? {
         return Err(too_few_seats(conn, &parent.id)?);
     }
     n.parent_id = Some(parent.id);
     n.plan_id = Some(parent.plan_id);
     insert(conn, n)
+}
+
+/// Only the owner may suspend or close an account that holds (or has below it) an owner.
+fn check_no_owner_below(conn: &mut DbConn, caller: &Caller, id: &str, verb: &str) -> ApiResult<()> {
+    if caller.role != Role::Owner && users::count_owners_in_subtree(conn, id)? > 0 {
+        return Err(ApiError::forbidden(format!(
+            "cannot {verb} an account that holds an owner"
+        )));
+    }
+    Ok(())
 }
 
 fn too_few_seats(conn: &mut DbConn, id: &str) -> ApiResult<ApiError> {
@@ -179,10 +186,8 @@ pub struct AccountEdit {
 /// Rename; set seats (moved from or back to the parent); suspend or lift a suspension.
 /// Seats and suspension are for an ancestor's admin or the owner, never one's own account.
 pub fn edit(conn: &mut DbConn, caller: &Caller, id: &str, e: AccountEdit) -> ApiResult<()> {
-    let account = visible_account(conn, caller, id)?;
-    if account.closed {
-        return Err(ApiError::conflict("account is closed"));
-    }
+    // Locked and read fresh: seat moves are decided on current numbers, never into a tombstone.
+    let account = open_account_locked(conn, caller, id)?;
     if (e.device_seats.is_some() || e.suspended.is_some()) && account.id == caller.account_id() {
         return Err(ApiError::forbidden(
             "only an ancestor's admin or the owner changes an account's seats or suspension; \
@@ -192,10 +197,10 @@ pub fn edit(conn: &mut DbConn, caller: &Caller, id: &str, e: AccountEdit) -> Api
     if let Some(name) = &e.name {
         store::update_identity(conn, &account.id, Some(name), None)?;
     }
+    if e.suspended == Some(true) {
+        check_no_owner_below(conn, caller, &account.id, "suspend")?;
+    }
     if let Some(seats) = e.device_seats {
-        // Lock the row and decide on fresh numbers: concurrent moves are exact.
-        store::lock(conn, &account.id)?;
-        let account = store::get(conn, &account.id)?;
         if seats < account.used_devices {
             return Err(ApiError::conflict(format!(
                 "the account has {} devices; its seats cannot go below that",
@@ -223,6 +228,12 @@ pub fn edit(conn: &mut DbConn, caller: &Caller, id: &str, e: AccountEdit) -> Api
 /// tombstone stays; its seats return to its parent. Irreversible.
 pub fn close(conn: &mut DbConn, caller: &Caller, id: &str) -> ApiResult<Account> {
     let account = visible_account(conn, caller, id)?;
+    if caller.role != Role::Owner && account.id != caller.account_id() {
+        return Err(ApiError::forbidden(
+            "an admin closes only its own account; delete empty descendants instead",
+        ));
+    }
+    check_no_owner_below(conn, caller, &account.id, "close")?;
     crate::db::lock_named(conn, crate::db::LockKey::Owners)?;
     store::lock(conn, &account.id)?;
     let account = store::get(conn, &account.id)?;
@@ -267,10 +278,7 @@ pub fn redeem_seat_token(
     id: &str,
     token: &str,
 ) -> ApiResult<Account> {
-    let account = visible_account(conn, caller, id)?;
-    if account.closed {
-        return Err(ApiError::conflict("account is closed"));
-    }
+    let account = open_account_locked(conn, caller, id)?;
     let hash = crate::secrets::hash_token(token);
     let seats = crate::db::seat_tokens::seats(conn, &hash)?
         .ok_or_else(|| ApiError::invalid("token: not a valid seat token"))?;

@@ -1,6 +1,6 @@
 //! Devices: each takes one free seat of its account.
 
-use super::access::visible_account;
+use super::access::{open_account_locked, visible_account};
 use crate::auth::extractor::Caller;
 use crate::db::models::{now, Device};
 use crate::db::{accounts, devices as store, DbConn};
@@ -14,10 +14,7 @@ pub fn create(
     id: String,
     name: String,
 ) -> ApiResult<Device> {
-    let account = visible_account(conn, caller, account_id)?;
-    if account.closed {
-        return Err(ApiError::conflict("account is closed"));
-    }
+    let account = open_account_locked(conn, caller, account_id)?;
     if !accounts::use_seat(conn, &account.id)? {
         return Err(ApiError::conflict("no free seat"));
     }
@@ -48,7 +45,8 @@ pub fn delete(
     account_id: &str,
     device_id: &str,
 ) -> ApiResult<()> {
-    let account = visible_account(conn, caller, account_id)?;
+    // The account row first, as every other change takes it: no lock-order deadlock with close.
+    let account = open_account_locked(conn, caller, account_id)?;
     if !store::delete(conn, &account.id, device_id)? {
         return Err(ApiError::not_found("no such device"));
     }

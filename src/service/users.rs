@@ -1,6 +1,8 @@
 //! Users: creation, changes, roles and removal with the last-admin rules.
 
-use super::access::{can_grant, managed_user, stored_role, visible_account, visible_user};
+use super::access::{
+    can_grant, managed_user, open_account_locked, stored_role, visible_account, visible_user,
+};
 use crate::auth::extractor::Caller;
 use crate::auth::Role;
 use crate::db::models::{now, User};
@@ -63,10 +65,7 @@ pub fn create(
         return Err(ApiError::forbidden("cannot grant a role above your own"));
     }
     let account_id = account_id.unwrap_or_else(|| caller.account_id().to_string());
-    let account = visible_account(conn, caller, &account_id)?;
-    if account.closed {
-        return Err(ApiError::conflict("account is closed"));
-    }
+    let account = open_account_locked(conn, caller, &account_id)?;
     n.account_id = account.id;
     insert(conn, n)
 }

@@ -433,18 +433,18 @@ fn close_removes_users_devices_and_credentials_and_keeps_a_tombstone() {
     )
     .expect(201);
     let grandchild = s.child(&child, "Grandchild", 1);
+    // An admin closes only its own account (the contract); the owner closes any.
+    s.post(&format!("/v1/accounts/{child}/close"), &admin, json!({}))
+        .expect(403);
+    let o = &s.owner_token;
     let r = s
-        .post(&format!("/v1/accounts/{child}/close"), &admin, json!({}))
+        .post(&format!("/v1/accounts/{child}/close"), o, json!({}))
         .expect(409);
     assert_eq!(r.body["error"], "account still has open child accounts");
-    s.post(
-        &format!("/v1/accounts/{grandchild}/close"),
-        &admin,
-        json!({}),
-    )
-    .expect(200);
+    s.post(&format!("/v1/accounts/{grandchild}/close"), o, json!({}))
+        .expect(200);
     let r = s
-        .post(&format!("/v1/accounts/{child}/close"), &admin, json!({}))
+        .post(&format!("/v1/accounts/{child}/close"), o, json!({}))
         .expect(200);
     assert_eq!(
         (
@@ -459,8 +459,12 @@ fn close_removes_users_devices_and_credentials_and_keeps_a_tombstone() {
         .expect(404);
     assert_eq!(seats(&s, &parent), (10, 0, 10));
     assert_eq!(s.account_json(&child)["closed"], true);
-    s.post(&format!("/v1/accounts/{child}/close"), &admin, json!({}))
-        .expect(409);
+    s.post(
+        &format!("/v1/accounts/{child}/close"),
+        &s.owner_token,
+        json!({}),
+    )
+    .expect(409);
     s.post(
         &format!("/v1/accounts/{child}/devices"),
         &admin,
@@ -722,4 +726,68 @@ fn a_hundred_thousand_account_tree_is_answered_whole() {
     assert_eq!(tree["children"].as_array().unwrap().len(), 4);
     assert_eq!(tree["children"][0]["children"].as_array().unwrap().len(), 4);
     assert_eq!(tree["children"][0]["children"][0]["children"], json!([]));
+}
+
+/// An admin may not lock out or remove an owner placed below it.
+#[test]
+fn admins_cannot_suspend_or_close_accounts_holding_an_owner() {
+    let s = TestServer::start();
+    let parent = account_with_seats(&s, "Parent", 0);
+    let (_, admin) = s.user(&parent, "admin");
+    let child = s.child(&parent, "Child", 0);
+    s.user(&child, "owner");
+    let r = s
+        .form(
+            "POST",
+            &format!("/v1/accounts/{child}"),
+            &admin,
+            "suspended=true",
+        )
+        .expect(403);
+    assert_eq!(
+        r.body["error"],
+        "cannot suspend an account that holds an owner"
+    );
+    s.form(
+        "POST",
+        &format!("/v1/accounts/{child}"),
+        &admin,
+        "suspended=false",
+    )
+    .expect(200);
+    s.form(
+        "POST",
+        &format!("/v1/accounts/{child}"),
+        &s.owner_token,
+        "suspended=true",
+    )
+    .expect(200);
+    s.form(
+        "POST",
+        &format!("/v1/accounts/{child}"),
+        &s.owner_token,
+        "suspended=false",
+    )
+    .expect(200);
+    let (_, child_admin) = s.user(&child, "admin");
+    let r = s
+        .post(
+            &format!("/v1/accounts/{child}/close"),
+            &child_admin,
+            json!({}),
+        )
+        .expect(403);
+    assert_eq!(
+        r.body["error"],
+        "cannot close an account that holds an owner"
+    );
+    let r = s
+        .form(
+            "POST",
+            &format!("/v1/accounts/{child}"),
+            &admin,
+            "account_name=a%00b",
+        )
+        .expect(400);
+    assert!(r.errors()[0].contains("NUL"));
 }
