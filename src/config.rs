@@ -115,8 +115,10 @@ impl Config {
         };
         let smtp_url = var("SMTP_URL");
         if let Some(u) = &smtp_url {
-            if !(u.starts_with("smtp://") || u.starts_with("smtps://")) {
-                return Err("SMTP_URL must start with smtp:// or smtps://".into());
+            if !u.starts_with("smtp://") {
+                return Err(
+                    "SMTP_URL must start with smtp:// (TLS belongs to a local relay)".into(),
+                );
             }
         }
         let tls = match (var("TLS_CERT"), var("TLS_KEY")) {

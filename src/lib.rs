@@ -6,6 +6,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod ids;
+pub mod mail;
 pub mod pagination;
 pub mod secrets;
 pub mod service;
@@ -42,7 +43,7 @@ pub fn prepare(config: Config) -> Result<web::Data<AppState>, String> {
             }
         }
     }
-    Ok(web::Data::new(AppState::new(config, pool)))
+    Ok(web::Data::new(AppState::new(config, pool)?))
 }
 
 /// Create an owner; shared by `accountd bootstrap` and OWNER_EMAIL/OWNER_PASSWORD.

@@ -13,6 +13,29 @@ pub fn random_token(prefix: &str) -> String {
     format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes))
 }
 
+/// A credential in two parts, `<prefix><id>.<secret>`: the id finds the row, the secret is
+/// checked against its stored hash. Returns (the whole credential, id, hash of the secret).
+pub fn new_credential(prefix: &str) -> (String, String, String) {
+    let mut id = [0u8; 12];
+    getrandom::fill(&mut id).expect("the OS random generator is available");
+    let id = URL_SAFE_NO_PAD.encode(id);
+    let secret = random_token("");
+    let whole = format!("{prefix}{id}.{secret}");
+    (whole, id, hash_token(&secret))
+}
+
+/// Split a credential made by `new_credential` into (id, secret).
+pub fn split_credential<'a>(credential: &'a str, prefix: &str) -> Option<(&'a str, &'a str)> {
+    let rest = credential.strip_prefix(prefix)?;
+    let (id, secret) = rest.split_once('.')?;
+    (id.len() == 16 && !secret.is_empty() && secret.len() <= 64).then_some((id, secret))
+}
+
+/// True when `secret` hashes to `stored`, compared in constant time.
+pub fn secret_matches(secret: &str, stored: &str) -> bool {
+    constant_time_eq(&hash_token(secret), stored)
+}
+
 /// The stored form of a secret: hex SHA-256. Lookups go by this hash, so the database never
 /// compares the secret itself.
 pub fn hash_token(token: &str) -> String {
@@ -48,5 +71,12 @@ mod tests {
         assert_ne!(hash_token(&a), hash_token(&b));
         assert!(constant_time_eq(&a, &a.clone()));
         assert!(!constant_time_eq(&a, &b));
+        let (whole, id, hash) = new_credential("pat_");
+        let (i, secret) = split_credential(&whole, "pat_").unwrap();
+        assert_eq!(i, id);
+        assert!(secret_matches(secret, &hash));
+        assert!(!secret_matches("nope", &hash));
+        assert!(split_credential(&whole, "rt_").is_none());
+        assert!(split_credential("pat_short.x", "pat_").is_none());
     }
 }

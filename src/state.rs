@@ -5,22 +5,31 @@ use crate::auth::password::Hasher;
 use crate::config::Config;
 use crate::db::{self, DbConn, DbPool};
 use crate::error::{ApiError, ApiResult};
+use crate::mail::Mailer;
+use std::sync::Arc;
 
 pub struct AppState {
     pub pool: DbPool,
     pub config: Config,
-    pub keys: Keys,
+    pub keys: Arc<Keys>,
     pub hasher: Hasher,
+    pub mailer: Mailer,
 }
 
 impl AppState {
-    pub fn new(config: Config, pool: DbPool) -> AppState {
-        AppState {
-            keys: Keys::new(&config.jwt_secret, config.access_token_ttl_secs),
+    pub fn new(config: Config, pool: DbPool) -> Result<AppState, String> {
+        let mailer = Mailer::new(
+            config.smtp_url.as_deref(),
+            &config.mail_from,
+            config.mail_dir.clone(),
+        )?;
+        Ok(AppState {
+            keys: Arc::new(Keys::new(&config.jwt_secret, config.access_token_ttl_secs)),
             hasher: Hasher::new(config.bcrypt_cost),
+            mailer,
             pool,
             config,
-        }
+        })
     }
 
     /// Run `f` with a pooled connection on the blocking pool (Diesel is synchronous).

@@ -63,9 +63,16 @@ pub async fn create(
         parent_id: None,
         device_seats: b.device_seats.unwrap_or(0),
     };
-    let (account, user) = state
-        .tx(move |c| service::create_top_level(c, new, crate::ids::new_id()))
+    let (account, user, invitation) = state
+        .tx(move |c| {
+            let (account, user) = service::create_top_level(c, new, crate::ids::new_id())?;
+            let mail = crate::service::auth::reinvite(c, &user)?;
+            Ok((account, user, mail))
+        })
         .await?;
+    if let Some(m) = invitation {
+        state.mailer.send(m);
+    }
     Ok(created(
         json!({ "account": account.view(), "user": user.view() }),
     ))

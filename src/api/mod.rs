@@ -1,6 +1,7 @@
 //! HTTP: the route table, and what every handler shares.
 
 pub mod accounts;
+pub mod auth;
 pub mod body;
 pub mod devices;
 pub mod ops;
@@ -53,6 +54,11 @@ pub fn routes() -> Vec<(Method, &'static str, Route)> {
         (Method::POST, "/user/update", post().to(users::update)),
         (Method::POST, "/user/updateRole", post().to(users::update_role)),
         (Method::POST, "/user/password", post().to(users::password)),
+        (Method::POST, "/v1/register", post().to(auth::register)),
+        (Method::POST, "/v1/register/confirm", post().to(auth::confirm)),
+        (Method::POST, "/v1/password/forgot", post().to(auth::forgot)),
+        (Method::POST, "/v1/password/reset", post().to(auth::reset)),
+        (Method::POST, "/v1/auth/token", post().to(auth::token)),
     ]
 }
 

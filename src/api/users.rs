@@ -81,9 +81,15 @@ pub async fn create(
         verified: password_hash.is_some(),
         password_hash,
     };
-    let user = state
-        .tx(move |c| service::create(c, &caller, b.account_id, new))
+    let (user, invitation) = state
+        .tx(move |c| {
+            let user = service::create(c, &caller, b.account_id, new)?;
+            Ok((user.clone(), auth_service::reinvite(c, &user)?))
+        })
         .await?;
+    if let Some(m) = invitation {
+        state.mailer.send(m);
+    }
     Ok(created(user.view()))
 }
 
@@ -159,10 +165,54 @@ pub struct Login {
     email: Option<String>,
     username: Option<String>,
     password: String,
+    /// Accept an invitation (with the password to set).
+    invite: Option<String>,
+    /// Register instead of logging in (as `POST /v1/register`).
+    register: Option<bool>,
+    /// With `register`: the account's name.
+    name: Option<String>,
+}
+
+/// The answer of every login: access token, refresh token, account and user.
+pub fn session_answer(s: &auth_service::Session) -> HttpResponse {
+    super::no_store(ok(json!({
+        "token": s.token,
+        "expires": rfc3339(s.expires * 1_000_000),
+        "refreshToken": s.refresh_token,
+        "account": s.account.view(),
+        "user": s.user.view(),
+    })))
 }
 
 pub async fn login(state: State, body: Json<Login>) -> ApiResult<HttpResponse> {
     let b = body.0;
+    if b.register == Some(true) {
+        if b.invite.is_some() {
+            return Err(ApiError::invalid(
+                "register: cannot be combined with invite",
+            ));
+        }
+        let r = super::auth::Register {
+            email: b.email.unwrap_or_default(),
+            password: b.password,
+            username: b.username,
+            name: b.name,
+        };
+        return super::auth::register_answer(&state, r).await;
+    }
+    if b.name.is_some() || b.register.is_some() {
+        return Err(ApiError::invalid("name: only with register: true"));
+    }
+    if let Some(code) = b.invite {
+        let mut errors = vec![];
+        check_password("password", &b.password, &mut errors);
+        if b.email.is_some() || b.username.is_some() {
+            errors.push("invite: takes only the code and a password".into());
+        }
+        no_errors(errors)?;
+        let s = auth_service::accept_invite(&state, code, b.password).await?;
+        return Ok(session_answer(&s));
+    }
     let identity = match (b.email, b.username) {
         (Some(e), _) => e,
         (None, Some(u)) => u,
@@ -177,12 +227,7 @@ pub async fn login(state: State, body: Json<Login>) -> ApiResult<HttpResponse> {
     }
     no_errors(errors)?;
     let s = auth_service::login(&state, identity, b.password).await?;
-    Ok(super::no_store(ok(json!({
-        "token": s.token,
-        "expires": rfc3339(s.expires * 1_000_000),
-        "account": s.account.view(),
-        "user": s.user.view(),
-    }))))
+    Ok(session_answer(&s))
 }
 
 #[derive(Deserialize)]
@@ -289,13 +334,23 @@ pub async fn update_role(
     let mut errors = vec![];
     let role = parse_role(&b.role, &mut errors);
     check(&b, errors)?;
-    let _ = b.send_invite;
-    let user = state
+    let send_invite = b.send_invite.unwrap_or(false);
+    let (user, invitation) = state
         .tx(move |c| {
             let target = store::find(c, &b.id)?;
-            service::update_role(c, &caller, target, role)
+            let user = service::update_role(c, &caller, target, role)?;
+            // sendInvite mails a fresh invitation to a user who has not accepted one yet.
+            let mail = if send_invite {
+                auth_service::reinvite(c, &user)?
+            } else {
+                None
+            };
+            Ok((user, mail))
         })
         .await?;
+    if let Some(m) = invitation {
+        state.mailer.send(m);
+    }
     Ok(ok(user.view()))
 }
 
@@ -324,7 +379,7 @@ pub async fn password(
     }
     let hash = state.hasher.hash(b.new_password).await?;
     state
-        .tx(move |c| Ok(store::set_password(c, caller.id(), &hash)?))
+        .tx(move |c| auth_service::set_password(c, caller.id(), &hash))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

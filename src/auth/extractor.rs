@@ -2,9 +2,10 @@
 //! removal, demotion, logout and password changes take effect at once on every instance.
 
 use super::Role;
-use crate::db::models::User;
-use crate::db::{accounts, revoked, users};
+use crate::db::models::{now, User};
+use crate::db::{accounts, pats, revoked, users, DbConn};
 use crate::error::ApiError;
+use crate::secrets::{secret_matches, split_credential};
 use crate::state::AppState;
 use actix_web::dev::Payload;
 use actix_web::http::header::AUTHORIZATION;
@@ -17,8 +18,20 @@ use std::pin::Pin;
 pub struct Caller {
     pub user: User,
     pub role: Role,
-    pub jti: String,
-    pub exp: i64,
+    pub credential: Credential,
+}
+
+/// What the caller presented.
+#[derive(Clone, Debug)]
+pub enum Credential {
+    /// A JWT access token: its id, expiry (seconds) and login session, if any.
+    Access {
+        jti: String,
+        exp: i64,
+        sid: Option<String>,
+    },
+    /// A personal access token, by id.
+    Pat { id: String },
 }
 
 impl Caller {
@@ -42,36 +55,99 @@ fn bearer(req: &HttpRequest) -> Option<String> {
         .filter(|t| !t.is_empty())
 }
 
+/// A personal access token may also come as `?access_token=` (never logged: the request log
+/// writes the path only).
+fn query_token(req: &HttpRequest) -> Option<String> {
+    let q = req.query_string();
+    if !q.contains("access_token=") {
+        return None;
+    }
+    let pairs = web::Query::<Vec<(String, String)>>::from_query(q)
+        .ok()?
+        .into_inner();
+    pairs
+        .into_iter()
+        .find(|(k, _)| k == "access_token")
+        .map(|(_, v)| v)
+        .filter(|v| v.starts_with(PAT_PREFIX))
+}
+
+pub const PAT_PREFIX: &str = "pat_";
+
+/// The checks every credential passes on every request: the user exists with the same token
+/// version (no removal, role or password change, logout everywhere) and no account above it
+/// is suspended or closed.
+fn current_user(conn: &mut DbConn, user_id: &str, version: i64) -> Result<(User, Role), ApiError> {
+    let revoked_msg = || ApiError::unauthorized("token revoked");
+    let user = users::find(conn, user_id)?.ok_or_else(revoked_msg)?;
+    if user.token_version != version {
+        return Err(revoked_msg());
+    }
+    if accounts::blocked(conn, &user.account_id)? {
+        return Err(ApiError::forbidden("account suspended"));
+    }
+    let role = Role::parse_assignable(&user.role)
+        .ok_or_else(|| ApiError::internal("stored role invalid"))?;
+    Ok((user, role))
+}
+
+/// Check a personal access token (shared with `/v1/tokens/validate` and RPC ValidateToken).
+pub fn check_pat(conn: &mut DbConn, token: &str) -> Result<Caller, ApiError> {
+    let invalid = || ApiError::unauthorized("invalid or expired token");
+    let (id, secret) = split_credential(token, PAT_PREFIX).ok_or_else(invalid)?;
+    let pat = pats::find(conn, id)?.ok_or_else(invalid)?;
+    if !secret_matches(secret, &pat.secret_hash) {
+        return Err(invalid());
+    }
+    let ts = now();
+    if pat.expires_at.is_some_and(|e| e <= ts) {
+        return Err(invalid());
+    }
+    let (user, role) = current_user(conn, &pat.user_id, pat.token_version)?;
+    // lastUsed at most once a minute, so reads do not become a write storm.
+    if pat.last_used.is_none_or(|t| ts - t >= 60_000_000) {
+        pats::touch(conn, &pat.id, ts)?;
+    }
+    Ok(Caller {
+        user,
+        role,
+        credential: Credential::Pat { id: pat.id },
+    })
+}
+
 async fn authenticate(req: HttpRequest) -> Result<Caller, ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ApiError::internal("state missing"))?
         .clone();
-    let token = bearer(&req).ok_or_else(|| ApiError::unauthorized("missing bearer credentials"))?;
+    let token = bearer(&req)
+        .or_else(|| query_token(&req))
+        .ok_or_else(|| ApiError::unauthorized("missing bearer credentials"))?;
+    if token.starts_with(PAT_PREFIX) {
+        return state.db(move |conn| check_pat(conn, &token)).await;
+    }
     let claims = state
         .keys
         .verify(&token)
         .ok_or_else(|| ApiError::unauthorized("invalid or expired token"))?;
     state
         .db(move |conn| {
-            let revoked_msg = || ApiError::unauthorized("token revoked");
-            let user = users::find(conn, &claims.sub)?.ok_or_else(revoked_msg)?;
-            if user.token_version != claims.ver
-                || user.account_id != claims.acc
-                || revoked::is_revoked(conn, &claims.jti)?
-            {
-                return Err(revoked_msg());
+            if revoked::is_revoked(conn, &claims.jti)? {
+                return Err(ApiError::unauthorized("token revoked"));
             }
-            if accounts::blocked(conn, &user.account_id)? {
-                return Err(ApiError::forbidden("account suspended"));
+            let (user, role) = current_user(conn, &claims.sub, claims.ver)?;
+            if user.account_id != claims.acc {
+                return Err(ApiError::unauthorized("token revoked"));
             }
-            let role = Role::parse_assignable(&user.role)
-                .ok_or_else(|| ApiError::internal("stored role invalid"))?;
+            let credential = Credential::Access {
+                jti: claims.jti,
+                exp: claims.exp,
+                sid: claims.sid,
+            };
             Ok(Caller {
                 user,
                 role,
-                jti: claims.jti,
-                exp: claims.exp,
+                credential,
             })
         })
         .await

@@ -15,6 +15,9 @@ pub struct Claims {
     pub jti: String,
     /// The user's token version at issue; bumping it ends every older token.
     pub ver: i64,
+    /// The login session (refresh token family) this token belongs to; logout ends it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 pub struct Keys {
@@ -45,6 +48,7 @@ impl Keys {
         account_id: &str,
         role: &str,
         version: i64,
+        sid: Option<&str>,
     ) -> (String, i64) {
         let now = crate::db::models::now_secs();
         let claims = Claims {
@@ -55,6 +59,7 @@ impl Keys {
             exp: now + self.ttl_secs,
             jti: crate::ids::new_id(),
             ver: version,
+            sid: sid.map(str::to_string),
         };
         let token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .expect("HS256 signing with an in-memory key cannot fail");
@@ -75,7 +80,7 @@ mod tests {
     #[test]
     fn tokens_verify_only_with_their_key_and_algorithm() {
         let keys = Keys::new(&[7u8; 32], 3600);
-        let (token, exp) = keys.issue("u1", "a1", "admin", 3);
+        let (token, exp) = keys.issue("u1", "a1", "admin", 3, None);
         let c = keys.verify(&token).expect("valid");
         assert_eq!(
             (
@@ -103,7 +108,7 @@ mod tests {
     #[test]
     fn expired_tokens_are_refused() {
         let keys = Keys::new(&[7u8; 32], -10);
-        let (token, _) = keys.issue("u1", "a1", "user", 0);
+        let (token, _) = keys.issue("u1", "a1", "user", 0, Some("s1"));
         assert!(keys.verify(&token).is_none());
     }
 }

@@ -257,3 +257,10 @@ pub fn children(conn: &mut DbConn, id: &str) -> QueryResult<Vec<Account>> {
         .order((dsl::created.asc(), dsl::id.asc()))
         .load(conn)
 }
+
+pub fn by_email(conn: &mut DbConn, email: &str) -> QueryResult<Option<Account>> {
+    dsl::accounts
+        .filter(dsl::email_lower.eq(email.to_lowercase()))
+        .first(conn)
+        .optional()
+}

@@ -1,9 +1,12 @@
 //! Storage: one connection type over both backends, the pool, migrations and transactions.
 
 pub mod accounts;
+pub mod codes;
 pub mod devices;
 pub mod models;
+pub mod pats;
 pub mod plans;
+pub mod refresh;
 pub mod revoked;
 pub mod schema;
 pub mod seat_tokens;

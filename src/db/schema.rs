@@ -75,6 +75,72 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    codes (id) {
+        id -> Text,
+        secret_hash -> Text,
+        kind -> Text,
+        user_id -> Text,
+        expires -> BigInt,
+        attempts -> Integer,
+        created -> BigInt,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (id) {
+        id -> Text,
+        secret_hash -> Text,
+        family -> Text,
+        user_id -> Text,
+        token_version -> BigInt,
+        expires -> BigInt,
+        rotated -> Bool,
+        created -> BigInt,
+    }
+}
+
+diesel::table! {
+    personal_tokens (id) {
+        id -> Text,
+        secret_hash -> Text,
+        user_id -> Text,
+        token_version -> BigInt,
+        description -> Text,
+        created -> BigInt,
+        last_used -> Nullable<BigInt>,
+        expires_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    groups (account_id, id) {
+        account_id -> Text,
+        id -> Text,
+        labels -> Text,
+        created -> BigInt,
+    }
+}
+
+diesel::table! {
+    group_labels (account_id, group_id, name) {
+        account_id -> Text,
+        group_id -> Text,
+        name -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
+    memberships (account_id, group_id, user_id) {
+        account_id -> Text,
+        group_id -> Text,
+        user_id -> Text,
+        roles -> Text,
+        created -> BigInt,
+    }
+}
+
 diesel::joinable!(accounts -> plans (plan_id));
 diesel::joinable!(devices -> accounts (account_id));
 diesel::joinable!(users -> accounts (account_id));

@@ -205,3 +205,18 @@ pub fn count_owners_in_subtree(conn: &mut DbConn, root: &str) -> QueryResult<i64
         .count()
         .get_result(conn)
 }
+
+pub fn set_verified(conn: &mut DbConn, id: &str) -> QueryResult<()> {
+    diesel::update(dsl::users.find(id))
+        .set(dsl::verified.eq(true))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// The user proved its address and has a password: active and verified.
+pub fn activate(conn: &mut DbConn, id: &str) -> QueryResult<()> {
+    diesel::update(dsl::users.find(id))
+        .set((dsl::verified.eq(true), dsl::status.eq("active")))
+        .execute(conn)
+        .map(|_| ())
+}

@@ -1,16 +1,25 @@
-//! Logins, logouts, password changes and the first owner.
+//! Logins and sessions (access + refresh tokens), logouts, registrations, invitations,
+//! password resets and the first owner.
 
+use super::codes::{self, bad_code, Kind};
 use super::users::{self as user_service, NewUser};
-use crate::auth::extractor::Caller;
+use crate::auth::extractor::{Caller, Credential};
 use crate::auth::Role;
 use crate::db::models::{now, Account, User};
-use crate::db::{accounts, revoked, users, DbConn};
+use crate::db::{accounts, pats, refresh, revoked, users, DbConn};
 use crate::error::{ApiError, ApiResult};
+use crate::mail::Mail;
+use crate::secrets::{new_credential, secret_matches, split_credential};
 use crate::state::AppState;
+
+/// Refresh tokens live 30 days from their issue.
+const REFRESH_TTL: i64 = 30 * 24 * 3600 * 1_000_000;
+pub const REFRESH_PREFIX: &str = "rt_";
 
 pub struct Session {
     pub token: String,
     pub expires: i64,
+    pub refresh_token: String,
     pub account: Account,
     pub user: User,
 }
@@ -20,8 +29,8 @@ pub fn bad_login() -> ApiError {
     ApiError::unauthorized("invalid email or password")
 }
 
-/// Check a password login. The hash is verified (against a dummy for unknown users) before
-/// anything else is revealed, and without holding a database connection.
+/// Check a password login and start a session. The hash is verified (against a dummy for
+/// unknown users) before anything else is revealed, and without holding a connection.
 pub async fn login(state: &AppState, identity: String, password: String) -> ApiResult<Session> {
     let user = state
         .db(move |c| Ok(users::by_login(c, &identity)?))
@@ -35,8 +44,9 @@ pub async fn login(state: &AppState, identity: String, password: String) -> ApiR
     if !user.verified {
         return Err(ApiError::forbidden("email address not verified"));
     }
-    let (user, account) = state
-        .db(move |c| {
+    let keys = state.keys.clone();
+    state
+        .tx(move |c| {
             if accounts::blocked(c, &user.account_id)? {
                 return Err(ApiError::forbidden("account suspended"));
             }
@@ -47,40 +57,352 @@ pub async fn login(state: &AppState, identity: String, password: String) -> ApiR
                 return Err(bad_login());
             }
             accounts::touch(c, &user.account_id, ts)?;
-            let account = accounts::get(c, &user.account_id)?;
-            Ok((
+            start_session(
+                c,
+                &keys,
                 User {
                     activity: ts,
                     ..user
                 },
-                account,
-            ))
+            )
         })
-        .await?;
-    Ok(issue(state, user, account))
+        .await
 }
 
-pub fn issue(state: &AppState, user: User, account: Account) -> Session {
-    let (token, expires) =
-        state
-            .keys
-            .issue(&user.id, &user.account_id, &user.role, user.token_version);
-    Session {
+/// A new login session: a refresh token family and an access token that names it.
+pub fn start_session(
+    conn: &mut DbConn,
+    keys: &crate::auth::jwt::Keys,
+    user: User,
+) -> ApiResult<Session> {
+    let family = crate::ids::new_id();
+    let refresh_token = new_refresh(conn, &family, &user)?;
+    let account = accounts::get(conn, &user.account_id)?;
+    let (token, expires) = keys.issue(
+        &user.id,
+        &user.account_id,
+        &user.role,
+        user.token_version,
+        Some(&family),
+    );
+    Ok(Session {
         token,
         expires,
+        refresh_token,
         account,
         user,
-    }
+    })
 }
 
-/// End the presented token, or with `everywhere` every token of the user.
+fn new_refresh(conn: &mut DbConn, family: &str, user: &User) -> ApiResult<String> {
+    let (whole, id, hash) = new_credential(REFRESH_PREFIX);
+    let ts = now();
+    refresh::insert(
+        conn,
+        &id,
+        &hash,
+        family,
+        &user.id,
+        user.token_version,
+        ts + REFRESH_TTL,
+        ts,
+    )?;
+    Ok(whole)
+}
+
+pub enum Refreshed {
+    Ok(Box<Session>),
+    /// Unknown, expired, or no longer valid for its user.
+    Invalid,
+    /// A rotated token came back: its whole family was revoked (commit, then refuse).
+    Reused,
+}
+
+/// Rotate a refresh token: the old one stops working, a new one of the same family and a new
+/// access token are answered. Presenting a rotated token revokes the whole family.
+pub fn refresh_session(
+    conn: &mut DbConn,
+    keys: &crate::auth::jwt::Keys,
+    token: &str,
+) -> ApiResult<Refreshed> {
+    let Some((id, secret)) = split_credential(token.trim(), REFRESH_PREFIX) else {
+        return Ok(Refreshed::Invalid);
+    };
+    let Some(row) = refresh::find(conn, id)? else {
+        return Ok(Refreshed::Invalid);
+    };
+    if !secret_matches(secret, &row.secret_hash) {
+        return Ok(Refreshed::Invalid);
+    }
+    if row.rotated || !refresh::rotate(conn, id)? {
+        refresh::delete_family(conn, &row.family)?;
+        return Ok(Refreshed::Reused);
+    }
+    if row.expires < now() {
+        return Ok(Refreshed::Invalid);
+    }
+    let Some(user) = users::find(conn, &row.user_id)? else {
+        return Ok(Refreshed::Invalid);
+    };
+    if user.token_version != row.token_version
+        || !user.verified
+        || accounts::blocked(conn, &user.account_id)?
+    {
+        return Ok(Refreshed::Invalid);
+    }
+    let refresh_token = new_refresh(conn, &row.family, &user)?;
+    let account = accounts::get(conn, &user.account_id)?;
+    let (token, expires) = keys.issue(
+        &user.id,
+        &user.account_id,
+        &user.role,
+        user.token_version,
+        Some(&row.family),
+    );
+    Ok(Refreshed::Ok(Box::new(Session {
+        token,
+        expires,
+        refresh_token,
+        account,
+        user,
+    })))
+}
+
+/// End the presented credential (its access token and refresh family, or the personal access
+/// token), or with `everywhere` every credential of the user.
 pub fn logout(conn: &mut DbConn, caller: &Caller, everywhere: bool) -> ApiResult<()> {
     if everywhere {
         users::bump_token_version(conn, caller.id())?;
-    } else {
-        revoked::revoke(conn, &caller.jti, caller.exp, crate::db::models::now_secs())?;
+        refresh::delete_for_user(conn, caller.id())?;
+        return Ok(());
+    }
+    match &caller.credential {
+        Credential::Access { jti, exp, sid } => {
+            revoked::revoke(conn, jti, *exp, crate::db::models::now_secs())?;
+            if let Some(family) = sid {
+                refresh::delete_family(conn, family)?;
+            }
+        }
+        Credential::Pat { id } => {
+            pats::delete(conn, id)?;
+        }
     }
     Ok(())
+}
+
+/// Set a new password and end every earlier credential of the user.
+pub fn set_password(conn: &mut DbConn, user_id: &str, hash: &str) -> ApiResult<()> {
+    users::set_password(conn, user_id, hash)?;
+    refresh::delete_for_user(conn, user_id)?;
+    Ok(())
+}
+
+// Registration, invitations and password resets.
+
+fn mail(to: &str, subject: &str, body: String) -> Mail {
+    Mail {
+        to: to.to_string(),
+        subject: subject.to_string(),
+        body,
+    }
+}
+
+pub fn confirmation_mail(to: &str, code: &str) -> Mail {
+    mail(
+        to,
+        "Confirm your accountd registration",
+        format!(
+            "Your confirmation code is:\n\n{code}\n\nIt works once, for 24 hours:\n\
+             POST /v1/register/confirm {{\"code\": \"{code}\"}}\n"
+        ),
+    )
+}
+
+pub fn invitation_mail(to: &str, code: &str) -> Mail {
+    mail(
+        to,
+        "You are invited to accountd",
+        format!(
+            "Your invitation code is:\n\n{code}\n\nIt works once, for 7 days. Choose your password with:\n\
+             POST /user/login {{\"invite\": \"{code}\", \"password\": \"...\"}}\n"
+        ),
+    )
+}
+
+fn reset_mail(to: &str, code: &str) -> Mail {
+    mail(
+        to,
+        "Reset your accountd password",
+        format!(
+            "Your password reset code is:\n\n{code}\n\nIt works once, for 1 hour:\n\
+             POST /v1/password/reset {{\"code\": \"{code}\", \"password\": \"...\"}}\n\
+             If you did not ask for it, ignore this mail.\n"
+        ),
+    )
+}
+
+fn already_registered_mail(to: &str) -> Mail {
+    mail(
+        to,
+        "Someone tried to register with your address",
+        "Someone tried to register a new accountd account with this address, which already has one.\n\
+         If it was you, log in, or reset your password with POST /v1/password/forgot.\n\
+         If it was not, you need do nothing.\n"
+            .to_string(),
+    )
+}
+
+pub struct Registration {
+    pub email: String,
+    pub password: String,
+    pub username: Option<String>,
+    pub name: Option<String>,
+}
+
+/// Register a new account and its first user (admin, unverified) and mail a confirmation code.
+/// An email already in use gets the same answer (a made-up id) and its owner gets a mail, so
+/// registration never tells whether an address has an account.
+pub async fn register(state: &AppState, r: Registration) -> ApiResult<String> {
+    if state.config.registration == crate::config::Registration::Closed {
+        return Err(ApiError::forbidden("registration is closed"));
+    }
+    // Hash first, on every path, so both answers take the same time.
+    let hash = state.hasher.hash(r.password).await?;
+    let email = r.email.clone();
+    let outcome = state
+        .tx(move |c| {
+            if users::by_email(c, &r.email)?.is_some() {
+                return Ok(None);
+            }
+            // The account takes the email too, unless another account already has it.
+            let account_email = accounts::by_email(c, &r.email)?
+                .is_none()
+                .then(|| r.email.clone());
+            let account = super::accounts::insert(
+                c,
+                super::accounts::NewAccount {
+                    id: crate::ids::new_id(),
+                    name: r.name.unwrap_or_else(|| r.email.clone()),
+                    email: account_email,
+                    plan_id: None,
+                    parent_id: None,
+                    device_seats: 0,
+                },
+            )?;
+            let user = user_service::insert(
+                c,
+                NewUser {
+                    id: crate::ids::new_id(),
+                    account_id: account.id,
+                    email: r.email,
+                    username: r.username,
+                    first: None,
+                    last: None,
+                    role: Role::Admin,
+                    password_hash: Some(hash),
+                    verified: false,
+                },
+            )?;
+            let code = codes::issue(c, Kind::Confirm, &user.id)?;
+            Ok(Some((user.id, code)))
+        })
+        .await?;
+    match outcome {
+        Some((id, code)) => {
+            state.mailer.send(confirmation_mail(&email, &code));
+            Ok(id)
+        }
+        None => {
+            state.mailer.send(already_registered_mail(&email));
+            Ok(crate::ids::new_id())
+        }
+    }
+}
+
+/// Use a confirmation code: the user is verified and logged in.
+pub async fn confirm(state: &AppState, code: String) -> ApiResult<Session> {
+    let keys = state.keys.clone();
+    let session = state
+        .tx(move |c| {
+            let Some(user_id) = codes::consume(c, Kind::Confirm, &code)? else {
+                return Ok(None);
+            };
+            users::set_verified(c, &user_id)?;
+            let user = users::get(c, &user_id)?;
+            if accounts::blocked(c, &user.account_id)? {
+                return Err(ApiError::forbidden("account suspended"));
+            }
+            start_session(c, &keys, user).map(Some)
+        })
+        .await?;
+    session.ok_or_else(|| bad_code("code"))
+}
+
+/// Accept an invitation: set the password; the user is active, verified and logged in.
+pub async fn accept_invite(state: &AppState, code: String, password: String) -> ApiResult<Session> {
+    let hash = state.hasher.hash(password).await?;
+    let keys = state.keys.clone();
+    let session = state
+        .tx(move |c| {
+            let Some(user_id) = codes::consume(c, Kind::Invite, &code)? else {
+                return Ok(None);
+            };
+            set_password(c, &user_id, &hash)?;
+            users::activate(c, &user_id)?;
+            let user = users::get(c, &user_id)?;
+            if accounts::blocked(c, &user.account_id)? {
+                return Err(ApiError::forbidden("account suspended"));
+            }
+            start_session(c, &keys, user).map(Some)
+        })
+        .await?;
+    session.ok_or_else(|| bad_code("invite"))
+}
+
+/// Mail a fresh invitation code to an invited user (no-op for anyone else).
+pub fn reinvite(conn: &mut DbConn, user: &User) -> ApiResult<Option<Mail>> {
+    if user.status != "invited" {
+        return Ok(None);
+    }
+    let code = codes::issue(conn, Kind::Invite, &user.id)?;
+    Ok(Some(invitation_mail(&user.email, &code)))
+}
+
+/// Always the same answer; a reset code is mailed only when the address has a user.
+pub async fn forgot_password(state: &AppState, email: String) -> ApiResult<()> {
+    let mail = state
+        .tx(move |c| {
+            let Some(user) = users::by_email(c, &email)? else {
+                return Ok(None);
+            };
+            let code = codes::issue(c, Kind::Reset, &user.id)?;
+            Ok(Some(reset_mail(&user.email, &code)))
+        })
+        .await?;
+    if let Some(m) = mail {
+        state.mailer.send(m);
+    }
+    Ok(())
+}
+
+/// Use a reset code: set the password (every older credential ends); the address is proven.
+pub async fn reset_password(state: &AppState, code: String, password: String) -> ApiResult<()> {
+    let hash = state.hasher.hash(password).await?;
+    let done = state
+        .tx(move |c| {
+            let Some(user_id) = codes::consume(c, Kind::Reset, &code)? else {
+                return Ok(false);
+            };
+            set_password(c, &user_id, &hash)?;
+            users::activate(c, &user_id)?;
+            Ok(true)
+        })
+        .await?;
+    if done {
+        Ok(())
+    } else {
+        Err(bad_code("code"))
+    }
 }
 
 #[derive(Debug, PartialEq, Eq)]

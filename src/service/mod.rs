@@ -3,6 +3,7 @@
 pub mod access;
 pub mod accounts;
 pub mod auth;
+pub mod codes;
 pub mod devices;
 pub mod tree;
 pub mod users;

@@ -67,7 +67,7 @@ fn bad_credentials_are_401_with_www_authenticate() {
     }
     // A token signed with another key.
     let other = accountd::auth::jwt::Keys::new(b"another-secret-another-secret-0000", 3600);
-    let (forged, _) = other.issue("x", "y", "owner", 0);
+    let (forged, _) = other.issue("x", "y", "owner", 0, None);
     s.call("GET", "/v1/accounts", Some(&forged), None)
         .expect(401);
 }

@@ -112,6 +112,7 @@ impl Resp {
 pub struct TestServer {
     pub base: String,
     pub db: TestDb,
+    pub mail_dir: std::path::PathBuf,
     pub owner_token: String,
     agent: ureq::Agent,
     handle: Option<ServerHandle>,
@@ -125,6 +126,9 @@ impl TestServer {
 
     pub fn start_with(settings: &[(&str, &str)]) -> TestServer {
         let db = TestDb::new();
+        let mail_dir =
+            std::env::temp_dir().join(format!("accountd_mail_{}", uuid::Uuid::new_v4().simple()));
+        let mail_dir_text = mail_dir.display().to_string();
         let mut env: HashMap<String, String> = [
             ("DATABASE_URL", db.url.as_str()),
             ("JWT_SECRET", "test-secret-test-secret-test-secret-0123"),
@@ -132,6 +136,7 @@ impl TestServer {
             ("OWNER_EMAIL", OWNER_EMAIL),
             ("OWNER_PASSWORD", PASSWORD),
             ("DATABASE_POOL_SIZE", "6"),
+            ("MAIL_DIR", mail_dir_text.as_str()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -159,6 +164,7 @@ impl TestServer {
         let mut s = TestServer {
             base,
             db,
+            mail_dir,
             owner_token: String::new(),
             agent,
             handle: Some(handle),
@@ -301,6 +307,33 @@ impl TestServer {
         .id()
     }
 
+    /// The texts of the mails written to `to` so far (file delivery).
+    pub fn mails_to(&self, to: &str) -> Vec<String> {
+        let mut files: Vec<_> = std::fs::read_dir(&self.mail_dir)
+            .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        files.sort();
+        let needle = format!("to: {}", to.to_lowercase());
+        files
+            .into_iter()
+            .filter_map(|p| std::fs::read_to_string(p).ok())
+            .filter(|m| m.to_lowercase().contains(&needle))
+            .collect()
+    }
+
+    /// Wait (mail goes out in the background) for the `n`th mail to `to` and return its code.
+    pub fn wait_code(&self, to: &str, n: usize) -> String {
+        for _ in 0..200 {
+            let mails = self.mails_to(to);
+            if mails.len() >= n {
+                return code_in(&mails[n - 1])
+                    .unwrap_or_else(|| panic!("no code in {}", mails[n - 1]));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(25));
+        }
+        panic!("no mail {n} to {to}");
+    }
+
     /// A form-encoded call, as curl -d sends it.
     pub fn form(&self, method: &str, path: &str, token: &str, body: &str) -> Resp {
         self.raw(
@@ -328,5 +361,91 @@ impl Drop for TestServer {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+        let _ = std::fs::remove_dir_all(&self.mail_dir);
+    }
+}
+
+/// The code in a mail: a line that is just `<16 chars>.<43 chars>`.
+pub fn code_in(mail: &str) -> Option<String> {
+    mail.lines()
+        .map(str::trim)
+        .find(|l| {
+            let parts: Vec<&str> = l.split('.').collect();
+            parts.len() == 2
+                && parts[0].len() == 16
+                && parts[1].len() == 43
+                && l.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+        })
+        .map(str::to_string)
+}
+
+/// A minimal SMTP server that keeps what it receives, for the real-SMTP delivery test.
+pub struct SmtpSink {
+    pub url: String,
+    messages: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl SmtpSink {
+    pub fn start() -> SmtpSink {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("smtp://{}", listener.local_addr().unwrap());
+        let messages = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let store = messages.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let store = store.clone();
+                std::thread::spawn(move || {
+                    let mut out = stream.try_clone().unwrap();
+                    let mut lines = BufReader::new(stream);
+                    let _ = out.write_all(b"220 sink ESMTP\r\n");
+                    let mut line = String::new();
+                    while lines.read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
+                        let cmd = line.trim_end().to_ascii_uppercase();
+                        let reply: &[u8] = if cmd.starts_with("DATA") {
+                            let _ = out.write_all(b"354 go on\r\n");
+                            let mut data = String::new();
+                            let mut l = String::new();
+                            while lines.read_line(&mut l).map(|n| n > 0).unwrap_or(false) {
+                                if l.trim_end() == "." {
+                                    break;
+                                }
+                                data.push_str(&l);
+                                l.clear();
+                            }
+                            store.lock().unwrap().push(data);
+                            b"250 queued\r\n"
+                        } else if cmd.starts_with("QUIT") {
+                            let _ = out.write_all(b"221 bye\r\n");
+                            break;
+                        } else {
+                            b"250 ok\r\n"
+                        };
+                        let _ = out.write_all(reply);
+                        line.clear();
+                    }
+                });
+            }
+        });
+        SmtpSink { url, messages }
+    }
+
+    pub fn wait_code(&self, to: &str) -> String {
+        let needle = format!("to: {}", to.to_lowercase());
+        for _ in 0..400 {
+            let found = self
+                .messages
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|m| m.to_lowercase().contains(&needle))
+                .cloned();
+            if let Some(m) = found {
+                return code_in(&m).unwrap_or_else(|| panic!("no code in {m}"));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(25));
+        }
+        panic!("no SMTP message to {to}");
     }
 }

@@ -3,6 +3,7 @@
 mod accounts;
 mod auth;
 mod common;
+mod flows;
 mod ops;
 mod tree;
 mod users;

@@ -1,0 +1,66 @@
+//! Single-use codes, stored as (public id, hash of the secret).
+
+use super::schema::codes::dsl;
+use super::DbConn;
+use diesel::prelude::*;
+
+#[derive(Queryable, Debug)]
+pub struct CodeRow {
+    pub id: String,
+    pub secret_hash: String,
+    pub kind: String,
+    pub user_id: String,
+    pub expires: i64,
+    pub attempts: i32,
+    pub created: i64,
+}
+
+pub fn insert(
+    conn: &mut DbConn,
+    id: &str,
+    secret_hash: &str,
+    kind: &str,
+    user_id: &str,
+    expires: i64,
+    now: i64,
+) -> QueryResult<()> {
+    diesel::insert_into(dsl::codes)
+        .values((
+            dsl::id.eq(id),
+            dsl::secret_hash.eq(secret_hash),
+            dsl::kind.eq(kind),
+            dsl::user_id.eq(user_id),
+            dsl::expires.eq(expires),
+            dsl::created.eq(now),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Forget a user's earlier codes of a kind (a new invitation replaces the old one).
+pub fn delete_for(conn: &mut DbConn, user_id: &str, kind: &str) -> QueryResult<usize> {
+    diesel::delete(
+        dsl::codes
+            .filter(dsl::user_id.eq(user_id))
+            .filter(dsl::kind.eq(kind)),
+    )
+    .execute(conn)
+}
+
+pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<CodeRow>> {
+    dsl::codes.find(id).first(conn).optional()
+}
+
+/// Delete the code; false when another call used it first.
+pub fn take(conn: &mut DbConn, id: &str) -> QueryResult<bool> {
+    diesel::delete(dsl::codes.find(id))
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+pub fn count_attempt(conn: &mut DbConn, id: &str) -> QueryResult<()> {
+    diesel::update(dsl::codes.find(id))
+        .set(dsl::attempts.eq(dsl::attempts + 1))
+        .execute(conn)
+        .map(|_| ())
+}

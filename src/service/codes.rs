@@ -1,0 +1,90 @@
+//! Codes for registration, invitations and password resets: random, single use, expiring,
+//! stored as hashes, compared in constant time, and dead after a few wrong guesses.
+
+use crate::db::models::now;
+use crate::db::{codes as store, DbConn};
+use crate::error::{ApiError, ApiResult};
+use crate::secrets::{new_credential, secret_matches, split_credential};
+
+const HOUR: i64 = 3600 * 1_000_000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Confirms a registration's email; 24 hours.
+    Confirm,
+    /// Accepts an invitation and sets the password; 7 days.
+    Invite,
+    /// Resets a password; 1 hour.
+    Reset,
+}
+
+/// Wrong secrets a code survives; then it is deleted.
+pub const MAX_ATTEMPTS: i32 = 5;
+
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Kind::Confirm => "confirm",
+            Kind::Invite => "invite",
+            Kind::Reset => "reset",
+        }
+    }
+
+    fn ttl(self) -> i64 {
+        match self {
+            Kind::Confirm => 24 * HOUR,
+            Kind::Invite => 7 * 24 * HOUR,
+            Kind::Reset => HOUR,
+        }
+    }
+}
+
+/// One answer for every bad code (unknown, wrong, expired, used), so none is an oracle.
+pub fn bad_code(field: &str) -> ApiError {
+    ApiError::invalid(format!("{field}: invalid or expired code"))
+}
+
+/// A new code for the user, replacing any earlier one of the same kind.
+pub fn issue(conn: &mut DbConn, kind: Kind, user_id: &str) -> ApiResult<String> {
+    store::delete_for(conn, user_id, kind.as_str())?;
+    let (code, id, hash) = new_credential("");
+    let ts = now();
+    store::insert(
+        conn,
+        &id,
+        &hash,
+        kind.as_str(),
+        user_id,
+        ts + kind.ttl(),
+        ts,
+    )?;
+    Ok(code)
+}
+
+/// Use a code: `Some(user id)` once, `None` for anything bad. A wrong secret is counted
+/// (so the caller must commit even on `None`), and the code dies after MAX_ATTEMPTS.
+pub fn consume(conn: &mut DbConn, kind: Kind, code: &str) -> ApiResult<Option<String>> {
+    let Some((id, secret)) = split_credential(code.trim(), "") else {
+        return Ok(None);
+    };
+    let Some(row) = store::find(conn, id)? else {
+        return Ok(None);
+    };
+    if row.kind != kind.as_str() {
+        return Ok(None);
+    }
+    if row.expires < now() {
+        store::take(conn, id)?;
+        return Ok(None);
+    }
+    if !secret_matches(secret, &row.secret_hash) {
+        if row.attempts + 1 >= MAX_ATTEMPTS {
+            store::take(conn, id)?;
+        } else {
+            store::count_attempt(conn, id)?;
+        }
+        return Ok(None);
+    }
+    // Single use, even when two calls race: only the one that deletes the row wins.
+    Ok(store::take(conn, id)?.then_some(row.user_id))
+}
