@@ -4,7 +4,9 @@ pub mod accounts;
 pub mod auth;
 pub mod body;
 pub mod devices;
+pub mod groups;
 pub mod ops;
+pub mod tokens;
 pub mod users;
 
 use crate::error::{ApiError, ApiResult};
@@ -59,6 +61,18 @@ pub fn routes() -> Vec<(Method, &'static str, Route)> {
         (Method::POST, "/v1/password/forgot", post().to(auth::forgot)),
         (Method::POST, "/v1/password/reset", post().to(auth::reset)),
         (Method::POST, "/v1/auth/token", post().to(auth::token)),
+        (Method::POST, "/v1/tokens", post().to(tokens::create)),
+        (Method::GET, "/v1/tokens", get().to(tokens::list)),
+        // Before `/v1/tokens/{id}`: the first resource whose path matches takes the request.
+        (Method::POST, "/v1/tokens/validate", post().to(tokens::validate)),
+        (Method::DELETE, "/v1/tokens/{id}", delete().to(tokens::revoke)),
+        (Method::POST, "/v1/groups", post().to(groups::create)),
+        (Method::GET, "/v1/groups", get().to(groups::list)),
+        (Method::GET, "/v1/groups/{id}", get().to(groups::get)),
+        (Method::DELETE, "/v1/groups/{id}", delete().to(groups::delete)),
+        (Method::GET, "/v1/groups/{id}/members", get().to(groups::members)),
+        (Method::PUT, "/v1/groups/{id}/members/{userId}", put().to(groups::set_member)),
+        (Method::GET, "/v1/groups/{id}/members/{userId}", get().to(groups::get_member)),
     ]
 }
 

@@ -1,6 +1,7 @@
 //! Who is calling: the bearer credential, checked against the database on every request so that
 //! removal, demotion, logout and password changes take effect at once on every instance.
 
+use super::jwt::Keys;
 use super::Role;
 use crate::db::models::{now, User};
 use crate::db::{accounts, pats, revoked, users, DbConn};
@@ -123,34 +124,45 @@ async fn authenticate(req: HttpRequest) -> Result<Caller, ApiError> {
     let token = bearer(&req)
         .or_else(|| query_token(&req))
         .ok_or_else(|| ApiError::unauthorized("missing bearer credentials"))?;
-    if token.starts_with(PAT_PREFIX) {
-        return state.db(move |conn| check_pat(conn, &token)).await;
-    }
-    let claims = state
-        .keys
-        .verify(&token)
-        .ok_or_else(|| ApiError::unauthorized("invalid or expired token"))?;
+    let keys = state.keys.clone();
     state
-        .db(move |conn| {
-            if revoked::is_revoked(conn, &claims.jti)? {
-                return Err(ApiError::unauthorized("token revoked"));
-            }
-            let (user, role) = current_user(conn, &claims.sub, claims.ver)?;
-            if user.account_id != claims.acc {
-                return Err(ApiError::unauthorized("token revoked"));
-            }
-            let credential = Credential::Access {
-                jti: claims.jti,
-                exp: claims.exp,
-                sid: claims.sid,
-            };
-            Ok(Caller {
-                user,
-                role,
-                credential,
-            })
-        })
+        .db(move |conn| check_credential(conn, &keys, &token))
         .await
+}
+
+/// Any credential: a personal access token or a JWT access token.
+pub fn check_credential(conn: &mut DbConn, keys: &Keys, token: &str) -> Result<Caller, ApiError> {
+    if token.starts_with(PAT_PREFIX) {
+        return check_pat(conn, token);
+    }
+    let claims = keys
+        .verify(token)
+        .ok_or_else(|| ApiError::unauthorized("invalid or expired token"))?;
+    if revoked::is_revoked(conn, &claims.jti)? {
+        return Err(ApiError::unauthorized("token revoked"));
+    }
+    let (user, role) = current_user(conn, &claims.sub, claims.ver)?;
+    if user.account_id != claims.acc {
+        return Err(ApiError::unauthorized("token revoked"));
+    }
+    let credential = Credential::Access {
+        jti: claims.jti,
+        exp: claims.exp,
+        sid: claims.sid,
+    };
+    Ok(Caller {
+        user,
+        role,
+        credential,
+    })
+}
+
+/// The caller of a request that may or may not carry credentials (the RPC endpoint).
+pub async fn optional_caller(req: &HttpRequest) -> Result<Option<Caller>, ApiError> {
+    if bearer(req).is_none() && query_token(req).is_none() {
+        return Ok(None);
+    }
+    authenticate(req.clone()).await.map(Some)
 }
 
 impl FromRequest for Caller {

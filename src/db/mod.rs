@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod codes;
 pub mod devices;
+pub mod groups;
 pub mod models;
 pub mod pats;
 pub mod plans;

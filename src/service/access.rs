@@ -79,6 +79,11 @@ pub fn visible_user(conn: &mut DbConn, caller: &Caller, user: Option<User>) -> A
     }
 }
 
+pub fn visible_user_by_id(conn: &mut DbConn, caller: &Caller, id: &str) -> ApiResult<User> {
+    let user = crate::db::users::find(conn, id)?;
+    visible_user(conn, caller, user)
+}
+
 /// A visible user whose role is not above the caller's (403 otherwise).
 pub fn managed_user(conn: &mut DbConn, caller: &Caller, user: Option<User>) -> ApiResult<User> {
     let user = visible_user(conn, caller, user)?;

@@ -250,6 +250,7 @@ pub fn close(conn: &mut DbConn, caller: &Caller, id: &str) -> ApiResult<Account>
         ));
     }
     crate::db::devices::delete_all(conn, &account.id)?;
+    crate::db::groups::delete_all(conn, &account.id)?;
     users::delete_all_in_account(conn, &account.id)?;
     if let Some(parent) = &account.parent_id {
         store::add_seats(conn, parent, account.device_seats)?;

@@ -5,5 +5,7 @@ pub mod accounts;
 pub mod auth;
 pub mod codes;
 pub mod devices;
+pub mod groups;
+pub mod tokens;
 pub mod tree;
 pub mod users;

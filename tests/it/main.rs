@@ -4,6 +4,8 @@ mod accounts;
 mod auth;
 mod common;
 mod flows;
+mod groups;
 mod ops;
+mod tokens;
 mod tree;
 mod users;

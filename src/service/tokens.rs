@@ -1,0 +1,113 @@
+//! Personal access tokens: `pat_...`, shown once, stored as hashes, acting with their user's
+//! role, ending with the user's other credentials (removal, role or password change).
+
+use super::access::{managed_user, no_such_user, visible_user};
+use crate::auth::extractor::{check_credential, Caller, PAT_PREFIX};
+use crate::auth::jwt::Keys;
+use crate::auth::Role;
+use crate::db::models::{now, rfc3339, User};
+use crate::db::pats::{self as store, Pat};
+use crate::db::{accounts, users, DbConn};
+use crate::error::{ApiError, ApiResult};
+use crate::pagination::PageRequest;
+use serde::Serialize;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PatView {
+    pub id: String,
+    pub description: String,
+    pub created: String,
+    pub last_used: Option<String>,
+    pub expires_at: Option<String>,
+}
+
+impl Pat {
+    pub fn view(&self) -> PatView {
+        PatView {
+            id: self.id.clone(),
+            description: self.description.clone(),
+            created: rfc3339(self.created),
+            last_used: self.last_used.map(rfc3339),
+            expires_at: self.expires_at.map(rfc3339),
+        }
+    }
+}
+
+/// The caller, or a user it manages (admins: their tree; the owner: anyone).
+fn token_owner(conn: &mut DbConn, caller: &Caller, user_id: Option<&str>) -> ApiResult<User> {
+    match user_id {
+        None => Ok(caller.user.clone()),
+        Some(id) if id == caller.id() => Ok(caller.user.clone()),
+        Some(_) if caller.role < Role::Admin => Err(no_such_user()),
+        Some(id) => {
+            let user = users::find(conn, id)?;
+            managed_user(conn, caller, user)
+        }
+    }
+}
+
+/// Mint a token; the whole `pat_...` string is answered once and never stored.
+pub fn create(
+    conn: &mut DbConn,
+    caller: &Caller,
+    user_id: Option<&str>,
+    description: String,
+    expires_at: Option<i64>,
+) -> ApiResult<(Pat, String)> {
+    let user = token_owner(conn, caller, user_id)?;
+    let (token, id, secret_hash) = crate::secrets::new_credential(PAT_PREFIX);
+    let pat = Pat {
+        id,
+        secret_hash,
+        user_id: user.id,
+        token_version: user.token_version,
+        description,
+        created: now(),
+        last_used: None,
+        expires_at,
+    };
+    store::insert(conn, &pat)?;
+    Ok((pat, token))
+}
+
+pub fn list(
+    conn: &mut DbConn,
+    caller: &Caller,
+    user_id: Option<&str>,
+    page: &PageRequest,
+) -> ApiResult<Vec<Pat>> {
+    let user = token_owner(conn, caller, user_id)?;
+    Ok(store::list(conn, &user.id, page)?)
+}
+
+/// Revoke one's own token, or one of a user the caller manages; others are 404.
+pub fn revoke(conn: &mut DbConn, caller: &Caller, id: &str) -> ApiResult<()> {
+    let missing = || ApiError::not_found("no such token");
+    let pat = store::find(conn, id)?.ok_or_else(missing)?;
+    if pat.user_id != caller.id() {
+        if caller.role < Role::Admin {
+            return Err(missing());
+        }
+        let user = users::find(conn, &pat.user_id)?;
+        managed_user(conn, caller, user).map_err(|_| missing())?;
+    }
+    store::delete(conn, &pat.id)?;
+    Ok(())
+}
+
+/// Whose is this credential (a personal access token or an access token)? A plain user may
+/// validate only its own, an admin those of its tree, the owner any; every other answer is the
+/// same 401, so validation reveals nothing about other users' tokens.
+pub fn validate(conn: &mut DbConn, keys: &Keys, caller: &Caller, token: &str) -> ApiResult<User> {
+    let invalid = || ApiError::unauthorized("token not valid");
+    let holder = check_credential(conn, keys, token.trim()).map_err(|_| invalid())?;
+    let allowed = holder.user.id == caller.id()
+        || caller.role == Role::Owner
+        || (caller.role == Role::Admin
+            && accounts::is_in_subtree(conn, caller.account_id(), holder.account_id())?);
+    if !allowed {
+        return Err(invalid());
+    }
+    visible_user(conn, caller, Some(holder.user)).map_err(|_| invalid())
+}
