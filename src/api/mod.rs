@@ -6,6 +6,7 @@ pub mod body;
 pub mod devices;
 pub mod groups;
 pub mod ops;
+pub mod rpc;
 pub mod tokens;
 pub mod users;
 
@@ -47,6 +48,7 @@ pub fn routes() -> Vec<(Method, &'static str, Route)> {
         (Method::GET, "/v1/plans", get().to(accounts::list_plans)),
         (Method::POST, "/v1/plans", post().to(accounts::create_plan)),
         (Method::GET, "/v1/plans/{id}", get().to(accounts::get_plan_by_id)),
+        (Method::POST, "/rpc", post().to(rpc::rpc)),
         (Method::POST, "/user/create", post().to(users::create)),
         (Method::POST, "/user/get", post().to(users::get)),
         (Method::POST, "/user/find", post().to(users::find)),

@@ -32,18 +32,18 @@ fn parse_role(role: &str, errors: &mut Vec<String>) -> Role {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CreateUser {
     #[validate(email, length(max = 254))]
-    email: String,
-    role: String,
+    pub email: String,
+    pub role: String,
     #[validate(length(max = 100))]
-    first: Option<String>,
+    pub first: Option<String>,
     #[validate(length(max = 100))]
-    last: Option<String>,
+    pub last: Option<String>,
     #[validate(custom(function = "username_rule"))]
-    username: Option<String>,
-    password: Option<String>,
-    send_invite: Option<bool>,
-    account_id: Option<String>,
-    id: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub send_invite: Option<bool>,
+    pub account_id: Option<String>,
+    pub id: Option<String>,
 }
 
 pub async fn create(
@@ -51,7 +51,12 @@ pub async fn create(
     state: State,
     body: Json<CreateUser>,
 ) -> ApiResult<HttpResponse> {
-    let b = body.0;
+    let user = create_user(&state, caller, body.0).await?;
+    Ok(created(user.view()))
+}
+
+/// Shared by `/user/create` and RPC CreateUser (the caller's role is checked by them).
+pub async fn create_user(state: &AppState, caller: Caller, b: CreateUser) -> ApiResult<User> {
     let mut errors = vec![];
     let id = chosen_or_new(b.id.as_deref(), "id", &mut errors);
     let role = parse_role(&b.role, &mut errors);
@@ -90,7 +95,7 @@ pub async fn create(
     if let Some(m) = invitation {
         state.mailer.send(m);
     }
-    Ok(created(user.view()))
+    Ok(user)
 }
 
 #[derive(Deserialize, Validate)]

@@ -6,6 +6,7 @@ mod common;
 mod flows;
 mod groups;
 mod ops;
+mod rpc;
 mod tokens;
 mod tree;
 mod users;

@@ -1,0 +1,375 @@
+//! `POST /rpc`: the RPC frames of the older account service, each method backed by the same
+//! code as its REST twin. Frames answer in kind: `result`, or `error {code, message}` with the
+//! HTTP status the REST route would have answered.
+
+use super::body::read_body;
+use crate::auth::extractor::{optional_caller, Caller};
+use crate::auth::Role;
+use crate::error::{ApiError, ApiResult};
+use crate::pagination::{PageRequest, MAX_LIMIT};
+use crate::service::{
+    auth as auth_service, groups as group_service, tokens as token_service, users as user_service,
+};
+use crate::state::AppState;
+use actix_web::dev::Payload;
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Frame {
+    v: Option<i64>,
+    src: Option<String>,
+    #[allow(dead_code)]
+    dst: Option<String>,
+    id: Option<Value>,
+    method: String,
+    #[serde(default)]
+    args: Option<Value>,
+}
+
+const PREFIX: &str = "/v1/Account.";
+
+pub async fn rpc(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let mut payload: Payload = payload.into_inner();
+    let bytes = match read_body(&req, &mut payload).await {
+        Ok(b) => b,
+        Err(e) => return frame_error(e.status_code().as_u16(), &e.to_string(), None, None),
+    };
+    let frame: Frame = match super::body::parse_json(&bytes) {
+        Ok(f) => f,
+        Err(e) => return frame_error(400, &message(&e), None, None),
+    };
+    if frame.v != Some(2) {
+        return frame_error(400, "v: must be 2", frame.src, frame.id);
+    }
+    let answer = dispatch(&req, &state, &frame).await;
+    let mut out = json!({ "v": 2, "src": "accountd", "dst": frame.src, "id": frame.id });
+    match answer {
+        Ok(Some(result)) => out["result"] = result,
+        Ok(None) => {}
+        Err(e) => {
+            out["error"] = json!({ "code": e.status_code().as_u16(), "message": message(&e) })
+        }
+    }
+    super::no_store(HttpResponse::Ok().json(out))
+}
+
+fn frame_error(code: u16, msg: &str, dst: Option<String>, id: Option<Value>) -> HttpResponse {
+    let status = actix_web::http::StatusCode::from_u16(code)
+        .unwrap_or(actix_web::http::StatusCode::BAD_REQUEST);
+    HttpResponse::build(status).json(json!({
+        "v": 2, "src": "accountd", "dst": dst, "id": id, "error": { "code": code, "message": msg },
+    }))
+}
+
+fn message(e: &ApiError) -> String {
+    match e {
+        ApiError::Invalid(list) => list.join("; "),
+        ApiError::Internal(_) => "internal error".into(),
+        other => other.to_string(),
+    }
+}
+
+/// The method's arguments, with unknown fields refused as in REST bodies.
+fn args<T: DeserializeOwned>(frame: &Frame) -> ApiResult<T> {
+    let v = frame.args.clone().unwrap_or_else(|| json!({}));
+    let bytes = serde_json::to_vec(&v).map_err(|e| ApiError::internal(e.to_string()))?;
+    super::body::parse_json(&bytes)
+}
+
+fn need(caller: &Option<Caller>, role: Role) -> ApiResult<Caller> {
+    let c = caller
+        .clone()
+        .ok_or_else(|| ApiError::unauthorized("missing bearer credentials"))?;
+    if c.role < role {
+        return Err(ApiError::forbidden(format!(
+            "this call requires the {role} role"
+        )));
+    }
+    Ok(c)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginArgs {
+    username: String,
+    password: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegisterArgs {
+    email: String,
+    password: String,
+    username: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CodeArgs {
+    code: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateUserArgs {
+    id: Option<String>,
+    email: String,
+    name: Option<String>,
+    password: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WhoArgs {
+    id: Option<String>,
+    name: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateTokenArgs {
+    account: Option<String>,
+    description: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AccountArgs {
+    account: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IdArgs {
+    id: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenArgs {
+    token: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateGroupArgs {
+    id: String,
+    labels: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListGroupsArgs {
+    account: Option<String>,
+    labels: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MembershipArgs {
+    account: String,
+    group: String,
+    roles: Option<Vec<String>>,
+}
+
+/// `GetInfo`/`UserExists`: by id, else by name (a username or an email).
+fn find_user(
+    conn: &mut crate::db::DbConn,
+    caller: &Caller,
+    a: &WhoArgs,
+) -> ApiResult<crate::db::models::User> {
+    match (&a.id, &a.name) {
+        (Some(id), _) => user_service::get(conn, caller, Some(id), None),
+        (None, Some(name)) => {
+            let user = crate::db::users::by_login(conn, name)?;
+            crate::service::access::visible_user(conn, caller, user)
+        }
+        (None, None) => Err(ApiError::invalid("id: is required (or name)")),
+    }
+}
+
+fn first_page() -> PageRequest {
+    PageRequest::first(MAX_LIMIT)
+}
+
+async fn dispatch(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    frame: &Frame,
+) -> ApiResult<Option<Value>> {
+    let method = frame
+        .method
+        .strip_prefix(PREFIX)
+        .ok_or_else(|| ApiError::not_found(format!("no such method: {}", frame.method)))?;
+    // Credentials are checked when present, whatever the method (a bad token is never ignored).
+    let caller = optional_caller(req).await?;
+    match method {
+        "Login" => {
+            let a: LoginArgs = args(frame)?;
+            let s = auth_service::login(state, a.username, a.password).await?;
+            Ok(Some(json!({ "id": s.user.id, "token": s.token })))
+        }
+        "RegisterUser" => {
+            let a: RegisterArgs = args(frame)?;
+            let r = super::auth::Register {
+                email: a.email,
+                password: a.password,
+                username: a.username,
+                name: None,
+            };
+            Ok(Some(
+                json!({ "id": super::auth::register_user(state, r).await? }),
+            ))
+        }
+        "ConfirmUserRegistration" => {
+            let a: CodeArgs = args(frame)?;
+            let s = auth_service::confirm(state, a.code).await?;
+            Ok(Some(json!({ "id": s.user.id, "token": s.token })))
+        }
+        "CreateUser" => {
+            let caller = need(&caller, Role::Admin)?;
+            let a: CreateUserArgs = args(frame)?;
+            let b = super::users::CreateUser {
+                email: a.email,
+                role: "user".into(),
+                first: a.name,
+                last: None,
+                username: None,
+                password: Some(a.password),
+                send_invite: None,
+                account_id: None,
+                id: a.id,
+            };
+            super::users::create_user(state, caller, b).await?;
+            Ok(None)
+        }
+        "GetInfo" => {
+            let caller = need(&caller, Role::User)?;
+            let a: WhoArgs = args(frame)?;
+            let user = state.db(move |c| find_user(c, &caller, &a)).await?;
+            Ok(Some(
+                serde_json::to_value(user.view()).map_err(|e| ApiError::internal(e.to_string()))?,
+            ))
+        }
+        "UserExists" => {
+            let caller = need(&caller, Role::User)?;
+            let a: WhoArgs = args(frame)?;
+            let exists = match state.db(move |c| find_user(c, &caller, &a)).await {
+                Ok(_) => true,
+                Err(ApiError::NotFound(_)) => false,
+                Err(e) => return Err(e),
+            };
+            Ok(Some(json!({ "exists": exists })))
+        }
+        "CreateToken" => {
+            let caller = need(&caller, Role::User)?;
+            let a: CreateTokenArgs = args(frame)?;
+            let b = super::tokens::CreateToken {
+                description: a.description,
+                expires_at: None,
+                user_id: a.account,
+            };
+            let (_, token) = super::tokens::create_token(state, caller, b).await?;
+            Ok(Some(json!(token)))
+        }
+        "ListTokens" => {
+            let caller = need(&caller, Role::User)?;
+            let a: AccountArgs = args(frame)?;
+            let list = state
+                .db(move |c| token_service::list(c, &caller, a.account.as_deref(), &first_page()))
+                .await?;
+            Ok(Some(json!(list
+                .iter()
+                .map(|p| p.view())
+                .collect::<Vec<_>>())))
+        }
+        "RevokeToken" => {
+            let caller = need(&caller, Role::User)?;
+            let a: IdArgs = args(frame)?;
+            state
+                .tx(move |c| token_service::revoke(c, &caller, &a.id))
+                .await?;
+            Ok(None)
+        }
+        "ValidateToken" => {
+            let caller = need(&caller, Role::User)?;
+            let a: TokenArgs = args(frame)?;
+            let keys = state.keys.clone();
+            let user = state
+                .tx(move |c| token_service::validate(c, &keys, &caller, &a.token))
+                .await?;
+            Ok(Some(json!({ "id": user.id })))
+        }
+        "CreateGroup" => {
+            let caller = need(&caller, Role::Admin)?;
+            let a: CreateGroupArgs = args(frame)?;
+            let b = super::groups::CreateGroup {
+                id: a.id,
+                labels: a.labels,
+                account_id: None,
+            };
+            super::groups::create_group(state, caller, b).await?;
+            Ok(None)
+        }
+        "DeleteGroup" => {
+            let caller = need(&caller, Role::Admin)?;
+            let a: IdArgs = args(frame)?;
+            state
+                .tx(move |c| group_service::delete(c, &caller, None, &a.id))
+                .await?;
+            Ok(None)
+        }
+        "ListGroups" => {
+            let caller = need(&caller, Role::User)?;
+            let a: ListGroupsArgs = args(frame)?;
+            let mut errors = vec![];
+            let labels: Vec<(String, String)> =
+                group_service::parse_labels(a.labels.as_ref(), "labels", &mut errors)
+                    .into_iter()
+                    .collect();
+            super::no_errors(errors)?;
+            // `account` is a user id; omitted, the caller is implied.
+            let member = a.account.unwrap_or_else(|| caller.id().to_string());
+            let list = state
+                .db(move |c| {
+                    group_service::list(c, &caller, None, Some(&member), &labels, &first_page())
+                })
+                .await?;
+            Ok(Some(json!(list
+                .iter()
+                .map(|g| g.view())
+                .collect::<Vec<_>>())))
+        }
+        "SetMembership" => {
+            let caller = need(&caller, Role::Admin)?;
+            let a: MembershipArgs = args(frame)?;
+            let roles = a
+                .roles
+                .ok_or_else(|| ApiError::invalid("roles: is required"))?;
+            super::groups::set_roles(state, caller, None, a.group, a.account, roles).await?;
+            Ok(None)
+        }
+        "GetMembership" => {
+            let caller = need(&caller, Role::User)?;
+            let a: MembershipArgs = args(frame)?;
+            if a.roles.is_some() {
+                return Err(ApiError::invalid("roles: unknown field"));
+            }
+            let roles = state
+                .db(move |c| group_service::get_membership(c, &caller, None, &a.group, &a.account))
+                .await?;
+            Ok(Some(json!(roles)))
+        }
+        other => Err(ApiError::not_found(format!(
+            "no such method: {PREFIX}{other}"
+        ))),
+    }
+}

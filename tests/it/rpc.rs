@@ -1,0 +1,389 @@
+//! One test per RPC method, with the frame shape of the seed document.
+
+use crate::common::{TestServer, PASSWORD};
+use serde_json::{json, Value};
+
+fn frame(method: &str, args: Value) -> Value {
+    json!({"v": 2, "src": "device_123", "id": 123, "method": format!("/v1/Account.{method}"), "args": args})
+}
+
+/// Send a frame; answer (result, error code).
+fn call(s: &TestServer, token: Option<&str>, method: &str, args: Value) -> (Value, Option<u64>) {
+    let r = s
+        .call("POST", "/rpc", token, Some(frame(method, args)))
+        .expect(200);
+    assert_eq!(
+        (
+            r.body["v"].as_i64(),
+            r.body["src"].as_str(),
+            r.body["dst"].as_str(),
+            r.body["id"].as_i64()
+        ),
+        (Some(2), Some("accountd"), Some("device_123"), Some(123))
+    );
+    (
+        r.body.get("result").cloned().unwrap_or(Value::Null),
+        r.body["error"]["code"].as_u64(),
+    )
+}
+
+fn ok(s: &TestServer, token: Option<&str>, method: &str, args: Value) -> Value {
+    let (result, err) = call(s, token, method, args.clone());
+    assert_eq!(err, None, "{method} {args}: error");
+    result
+}
+
+fn err(s: &TestServer, token: Option<&str>, method: &str, args: Value) -> u64 {
+    call(s, token, method, args)
+        .1
+        .unwrap_or_else(|| panic!("{method}: expected an error"))
+}
+
+fn admin(s: &TestServer) -> (String, String) {
+    let (acc, _) = s.account("Acme");
+    let (_, token) = s.user(&acc, "admin");
+    (acc, token)
+}
+
+#[test]
+fn rpc_login() {
+    let s = TestServer::start();
+    let r = ok(
+        &s,
+        None,
+        "Login",
+        json!({"username": "owner@example.com", "password": PASSWORD}),
+    );
+    let token = r["token"].as_str().unwrap();
+    assert_eq!(
+        s.post("/user/get", token, json!({})).expect(200).id(),
+        r["id"].as_str().unwrap()
+    );
+    assert_eq!(
+        err(
+            &s,
+            None,
+            "Login",
+            json!({"username": "owner@example.com", "password": "wrong password"})
+        ),
+        401
+    );
+    assert_eq!(err(&s, None, "Login", json!({"username": "x"})), 400);
+}
+
+#[test]
+fn rpc_register_user_and_confirm_user_registration() {
+    let s = TestServer::start();
+    let r = ok(
+        &s,
+        None,
+        "RegisterUser",
+        json!({"email": "rpc@solo.test", "password": PASSWORD, "username": "rpcuser"}),
+    );
+    let id = r["id"].as_str().unwrap().to_string();
+    let code = s.wait_code("rpc@solo.test", 1);
+    let c = ok(&s, None, "ConfirmUserRegistration", json!({"code": code}));
+    assert_eq!(c["id"], id.as_str());
+    s.post("/user/get", c["token"].as_str().unwrap(), json!({}))
+        .expect(200);
+    assert_eq!(
+        err(&s, None, "ConfirmUserRegistration", json!({"code": code})),
+        400
+    );
+    assert_eq!(
+        err(
+            &s,
+            None,
+            "RegisterUser",
+            json!({"email": "bad", "password": "x"})
+        ),
+        400
+    );
+}
+
+#[test]
+fn rpc_create_user() {
+    let s = TestServer::start();
+    let (acc, admin) = admin(&s);
+    let r = ok(
+        &s,
+        Some(&admin),
+        "CreateUser",
+        json!({"id": "u-rpc", "email": "made@acme.test", "name": "Made By RPC", "password": PASSWORD}),
+    );
+    assert_eq!(r, Value::Null);
+    let u = s
+        .post("/user/get", &admin, json!({"id": "u-rpc"}))
+        .expect(200);
+    assert_eq!(
+        (
+            u.body["accountId"].as_str(),
+            u.body["first"].as_str(),
+            u.body["role"].as_str()
+        ),
+        (Some(acc.as_str()), Some("Made By RPC"), Some("user"))
+    );
+    s.login("made@acme.test", PASSWORD);
+    assert_eq!(
+        err(
+            &s,
+            None,
+            "CreateUser",
+            json!({"email": "x@acme.test", "name": "x", "password": PASSWORD})
+        ),
+        401
+    );
+    let (_, user) = s.user(&acc, "user");
+    assert_eq!(
+        err(
+            &s,
+            Some(&user),
+            "CreateUser",
+            json!({"email": "x@acme.test", "name": "x", "password": PASSWORD})
+        ),
+        403
+    );
+    assert_eq!(
+        err(
+            &s,
+            Some(&admin),
+            "CreateUser",
+            json!({"email": "made@acme.test", "name": "x", "password": PASSWORD})
+        ),
+        409
+    );
+}
+
+#[test]
+fn rpc_get_info_and_user_exists() {
+    let s = TestServer::start();
+    let (acc, admin) = admin(&s);
+    s.post("/user/create", &admin, json!({"email": "info@acme.test", "role": "user", "username": "infouser", "password": PASSWORD, "id": "info-1"})).expect(201);
+    assert_eq!(
+        ok(&s, Some(&admin), "GetInfo", json!({"id": "info-1"}))["email"],
+        "info@acme.test"
+    );
+    assert_eq!(
+        ok(&s, Some(&admin), "GetInfo", json!({"name": "infouser"}))["id"],
+        "info-1"
+    );
+    assert_eq!(
+        ok(
+            &s,
+            Some(&admin),
+            "GetInfo",
+            json!({"name": "INFO@acme.test"})
+        )["id"],
+        "info-1"
+    );
+    assert_eq!(
+        err(&s, Some(&admin), "GetInfo", json!({"id": "nobody"})),
+        404
+    );
+    assert_eq!(err(&s, Some(&admin), "GetInfo", json!({})), 400);
+    assert_eq!(
+        ok(&s, Some(&admin), "UserExists", json!({"name": "infouser"})),
+        json!({"exists": true})
+    );
+    assert_eq!(
+        ok(&s, Some(&admin), "UserExists", json!({"id": "nobody"})),
+        json!({"exists": false})
+    );
+    // Users outside the caller's tree do not exist for it.
+    let (other, _) = s.account("Other");
+    let (_, other_admin) = s.user(&other, "admin");
+    assert_eq!(
+        ok(
+            &s,
+            Some(&other_admin),
+            "UserExists",
+            json!({"id": "info-1"})
+        ),
+        json!({"exists": false})
+    );
+    assert_eq!(err(&s, None, "GetInfo", json!({"id": "info-1"})), 401);
+    let _ = acc;
+}
+
+#[test]
+fn rpc_create_list_validate_and_revoke_tokens() {
+    let s = TestServer::start();
+    let (acc, _) = s.account("Acme");
+    let (uid, user) = s.user(&acc, "user");
+    let token = ok(
+        &s,
+        Some(&user),
+        "CreateToken",
+        json!({"description": "device"}),
+    );
+    let token = token.as_str().unwrap().to_string();
+    assert!(token.starts_with("pat_"));
+    assert_eq!(
+        ok(&s, Some(&user), "ValidateToken", json!({"token": token})),
+        json!({"id": uid})
+    );
+    let list = ok(&s, Some(&user), "ListTokens", json!({}));
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["description"], "device");
+    let id = list[0]["id"].as_str().unwrap().to_string();
+    // The token itself works as credentials for RPC too.
+    assert_eq!(
+        ok(&s, Some(&token), "ListTokens", json!({"account": uid}))
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        ok(&s, Some(&user), "RevokeToken", json!({"id": id})),
+        Value::Null
+    );
+    assert_eq!(
+        err(&s, Some(&user), "ValidateToken", json!({"token": token})),
+        401
+    );
+    assert_eq!(err(&s, Some(&user), "RevokeToken", json!({"id": id})), 404);
+    assert_eq!(err(&s, Some(&user), "CreateToken", json!({})), 400);
+}
+
+#[test]
+fn rpc_groups_and_memberships() {
+    let s = TestServer::start();
+    let (acc, admin) = admin(&s);
+    let (uid, user) = s.user(&acc, "user");
+    assert_eq!(
+        ok(
+            &s,
+            Some(&admin),
+            "CreateGroup",
+            json!({"id": "ops", "labels": {"team": "ops"}})
+        ),
+        Value::Null
+    );
+    ok(
+        &s,
+        Some(&admin),
+        "CreateGroup",
+        json!({"id": "dev", "labels": {"team": "dev"}}),
+    );
+    assert_eq!(
+        err(&s, Some(&admin), "CreateGroup", json!({"id": "ops"})),
+        409
+    );
+    assert_eq!(err(&s, Some(&user), "CreateGroup", json!({"id": "x"})), 403);
+    assert_eq!(
+        ok(
+            &s,
+            Some(&admin),
+            "SetMembership",
+            json!({"account": uid, "group": "ops", "roles": ["viewer"]})
+        ),
+        Value::Null
+    );
+    ok(
+        &s,
+        Some(&admin),
+        "SetMembership",
+        json!({"account": uid, "group": "dev", "roles": ["editor"]}),
+    );
+    assert_eq!(
+        ok(
+            &s,
+            Some(&user),
+            "GetMembership",
+            json!({"account": uid, "group": "ops"})
+        ),
+        json!(["viewer"])
+    );
+    let groups = ok(&s, Some(&user), "ListGroups", json!({}));
+    assert_eq!(groups.as_array().unwrap().len(), 2);
+    let ops = ok(
+        &s,
+        Some(&admin),
+        "ListGroups",
+        json!({"account": uid, "labels": {"team": "ops"}}),
+    );
+    assert_eq!(ops.as_array().unwrap().len(), 1);
+    assert_eq!(ops[0]["id"], "ops");
+    // Empty roles remove the membership.
+    ok(
+        &s,
+        Some(&admin),
+        "SetMembership",
+        json!({"account": uid, "group": "ops", "roles": []}),
+    );
+    assert_eq!(
+        ok(
+            &s,
+            Some(&user),
+            "GetMembership",
+            json!({"account": uid, "group": "ops"})
+        ),
+        json!([])
+    );
+    assert_eq!(
+        ok(&s, Some(&admin), "DeleteGroup", json!({"id": "dev"})),
+        Value::Null
+    );
+    assert_eq!(
+        err(&s, Some(&admin), "DeleteGroup", json!({"id": "dev"})),
+        404
+    );
+    assert!(ok(&s, Some(&user), "ListGroups", json!({}))
+        .as_array()
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        err(
+            &s,
+            Some(&admin),
+            "SetMembership",
+            json!({"account": uid, "group": "ops"})
+        ),
+        400
+    );
+}
+
+#[test]
+fn malformed_frames_are_answered_in_kind() {
+    let s = TestServer::start();
+    let r = s
+        .raw(
+            "POST",
+            "/rpc",
+            None,
+            Some("application/json"),
+            Some("{not json".into()),
+        )
+        .expect(400);
+    assert_eq!(r.body["error"]["code"], 400);
+    let r = s
+        .call(
+            "POST",
+            "/rpc",
+            None,
+            Some(json!({"v": 1, "id": 1, "method": "/v1/Account.Login"})),
+        )
+        .expect(400);
+    assert_eq!(r.body["error"]["code"], 400);
+    let r = s
+        .call(
+            "POST",
+            "/rpc",
+            None,
+            Some(json!({"v": 2, "id": 1, "method": "/v1/Account.Nope", "args": {}})),
+        )
+        .expect(200);
+    assert_eq!(r.body["error"]["code"], 404);
+    let r = s.call("POST", "/rpc", None, Some(json!({"v": 2, "id": 1, "method": "/v1/Account.Login", "args": {"username": "a", "password": "b", "extra": 1}}))).expect(200);
+    assert_eq!(r.body["error"]["code"], 400);
+    let r = s
+        .call(
+            "POST",
+            "/rpc",
+            Some("garbage"),
+            Some(frame("Login", json!({"username": "a", "password": "b"}))),
+        )
+        .expect(200);
+    assert_eq!(r.body["error"]["code"], 401);
+}
