@@ -12,7 +12,7 @@ use crate::service::{
 };
 use crate::state::AppState;
 use actix_web::dev::Payload;
-use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -50,6 +50,15 @@ pub async fn rpc(
         return frame_error(400, "v: must be 2", frame.src, frame.id);
     }
     let answer = dispatch(&req, &state, &frame).await;
+    // Frames answer HTTP 200, so the request log would not show a bug: log it here.
+    if let Err(ApiError::Internal(detail)) = &answer {
+        let rid = req
+            .extensions()
+            .get::<crate::RequestId>()
+            .map(|r| r.0.clone())
+            .unwrap_or_default();
+        log::error!("{rid} rpc {}: {detail}", frame.method);
+    }
     let mut out = json!({ "v": 2, "src": "accountd", "dst": frame.src, "id": frame.id });
     match answer {
         Ok(Some(result)) => out["result"] = result,
@@ -209,8 +218,14 @@ async fn dispatch(
         .method
         .strip_prefix(PREFIX)
         .ok_or_else(|| ApiError::not_found(format!("no such method: {}", frame.method)))?;
-    // Credentials are checked when present, whatever the method (a bad token is never ignored).
-    let caller = optional_caller(req).await?;
+    // The public methods ignore credentials (a stale token must not break a login); every
+    // other method checks them when present.
+    let public = matches!(method, "Login" | "RegisterUser" | "ConfirmUserRegistration");
+    let caller = if public {
+        None
+    } else {
+        optional_caller(req).await?
+    };
     match method {
         "Login" => {
             let a: LoginArgs = args(frame)?;

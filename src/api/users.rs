@@ -312,12 +312,24 @@ pub async fn update(
         last: b.last,
         preferences,
     };
-    let user = state
+    let email_changes = changes.email.is_some();
+    let (user, invitation) = state
         .tx(move |c| {
             let target = store::find(c, b.id.as_deref().unwrap_or(caller.id()))?;
-            service::update(c, &caller, target, changes)
+            let user = service::update(c, &caller, target, changes)?;
+            // Codes mailed to the old address must not work for the new one.
+            let mail = if email_changes {
+                crate::db::codes::delete_all_for(c, &user.id)?;
+                auth_service::reinvite(c, &user)?
+            } else {
+                None
+            };
+            Ok((user, mail))
         })
         .await?;
+    if let Some(m) = invitation {
+        state.mailer.send(m);
+    }
     Ok(ok(user.view()))
 }
 

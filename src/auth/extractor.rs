@@ -141,6 +141,13 @@ pub fn check_credential(conn: &mut DbConn, keys: &Keys, token: &str) -> Result<C
     if revoked::is_revoked(conn, &claims.jti)? {
         return Err(ApiError::unauthorized("token revoked"));
     }
+    // A token of a login session lives only as long as the session: logout and a detected
+    // refresh-token replay end every access token issued in it.
+    if let Some(sid) = &claims.sid {
+        if !crate::db::refresh::family_exists(conn, sid)? {
+            return Err(ApiError::unauthorized("token revoked"));
+        }
+    }
     let (user, role) = current_user(conn, &claims.sub, claims.ver)?;
     if user.account_id != claims.acc {
         return Err(ApiError::unauthorized("token revoked"));

@@ -64,3 +64,16 @@ pub fn count_attempt(conn: &mut DbConn, id: &str) -> QueryResult<()> {
         .execute(conn)
         .map(|_| ())
 }
+
+pub fn delete_all_for(conn: &mut DbConn, user_id: &str) -> QueryResult<usize> {
+    diesel::delete(dsl::codes.filter(dsl::user_id.eq(user_id))).execute(conn)
+}
+
+pub fn count_live(conn: &mut DbConn, user_id: &str, kind: &str, now: i64) -> QueryResult<i64> {
+    dsl::codes
+        .filter(dsl::user_id.eq(user_id))
+        .filter(dsl::kind.eq(kind))
+        .filter(dsl::expires.gt(now))
+        .count()
+        .get_result(conn)
+}

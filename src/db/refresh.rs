@@ -60,3 +60,10 @@ pub fn delete_family(conn: &mut DbConn, family: &str) -> QueryResult<usize> {
 pub fn delete_for_user(conn: &mut DbConn, user_id: &str) -> QueryResult<usize> {
     diesel::delete(dsl::refresh_tokens.filter(dsl::user_id.eq(user_id))).execute(conn)
 }
+
+pub fn family_exists(conn: &mut DbConn, family: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        dsl::refresh_tokens.filter(dsl::family.eq(family)),
+    ))
+    .get_result(conn)
+}

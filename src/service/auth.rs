@@ -252,6 +252,17 @@ fn already_registered_mail(to: &str) -> Mail {
     )
 }
 
+fn username_taken_mail(to: &str, username: &str) -> Mail {
+    mail(
+        to,
+        "Choose another username",
+        format!(
+            "Someone (you?) tried to register with this address and the username \"{username}\",\n\
+             which is taken. Register again with another username, or none.\n"
+        ),
+    )
+}
+
 pub struct Registration {
     pub email: String,
     pub password: String,
@@ -272,7 +283,13 @@ pub async fn register(state: &AppState, r: Registration) -> ApiResult<String> {
     let outcome = state
         .tx(move |c| {
             if users::by_email(c, &r.email)?.is_some() {
-                return Ok(None);
+                return Ok(Err(already_registered_mail(&r.email)));
+            }
+            // A taken username is told to the mailbox too, never in the answer.
+            if let Some(name) = &r.username {
+                if users::by_login(c, name)?.is_some() {
+                    return Ok(Err(username_taken_mail(&r.email, name)));
+                }
             }
             // The account takes the email too, unless another account already has it.
             let account_email = accounts::by_email(c, &r.email)?
@@ -304,16 +321,16 @@ pub async fn register(state: &AppState, r: Registration) -> ApiResult<String> {
                 },
             )?;
             let code = codes::issue(c, Kind::Confirm, &user.id)?;
-            Ok(Some((user.id, code)))
+            Ok(Ok((user.id, code)))
         })
         .await?;
     match outcome {
-        Some((id, code)) => {
+        Ok((id, code)) => {
             state.mailer.send(confirmation_mail(&email, &code));
             Ok(id)
         }
-        None => {
-            state.mailer.send(already_registered_mail(&email));
+        Err(mail) => {
+            state.mailer.send(mail);
             Ok(crate::ids::new_id())
         }
     }
@@ -375,6 +392,10 @@ pub async fn forgot_password(state: &AppState, email: String) -> ApiResult<()> {
             let Some(user) = users::by_email(c, &email)? else {
                 return Ok(None);
             };
+            if crate::db::codes::count_live(c, &user.id, "reset", now())? >= codes::MAX_LIVE_RESETS
+            {
+                return Ok(None);
+            }
             let code = codes::issue(c, Kind::Reset, &user.id)?;
             Ok(Some(reset_mail(&user.email, &code)))
         })

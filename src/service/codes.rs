@@ -44,9 +44,15 @@ pub fn bad_code(field: &str) -> ApiError {
     ApiError::invalid(format!("{field}: invalid or expired code"))
 }
 
-/// A new code for the user, replacing any earlier one of the same kind.
+/// Live reset codes a user may have at once; more requests mail nothing.
+pub const MAX_LIVE_RESETS: i64 = 3;
+
+/// A new code for the user. An invitation or confirmation replaces the earlier one; reset
+/// codes do not cancel each other (so nobody can void another's pending reset by asking again).
 pub fn issue(conn: &mut DbConn, kind: Kind, user_id: &str) -> ApiResult<String> {
-    store::delete_for(conn, user_id, kind.as_str())?;
+    if kind != Kind::Reset {
+        store::delete_for(conn, user_id, kind.as_str())?;
+    }
     let (code, id, hash) = new_credential("");
     let ts = now();
     store::insert(

@@ -169,6 +169,9 @@ pub fn set_membership(
     let account = open_account_locked(conn, caller, account_id.unwrap_or(caller.account_id()))?;
     let group = store::find(conn, &account.id, group_id)?.ok_or_else(no_such_group)?;
     let user = visible_user_by_id(conn, caller, user_id)?;
+    if user.account_id != group.account_id {
+        return Err(ApiError::conflict("the user is not in the group's account"));
+    }
     let m = Membership {
         account_id: group.account_id,
         group_id: group.id,

@@ -47,6 +47,21 @@ fn token_owner(conn: &mut DbConn, caller: &Caller, user_id: Option<&str>) -> Api
     }
 }
 
+/// An admin mints tokens only for users below its own role: a credential of a peer admin
+/// would outlive the minting admin's own demotion or removal. The owner mints for anyone.
+fn may_mint_for(caller: &Caller, user: &User) -> ApiResult<()> {
+    if user.id == caller.id() || caller.role == Role::Owner {
+        return Ok(());
+    }
+    let role = super::access::stored_role(user)?;
+    if role >= caller.role {
+        return Err(ApiError::forbidden(
+            "an admin mints tokens only for users below its role",
+        ));
+    }
+    Ok(())
+}
+
 /// Mint a token; the whole `pat_...` string is answered once and never stored.
 pub fn create(
     conn: &mut DbConn,
@@ -56,6 +71,7 @@ pub fn create(
     expires_at: Option<i64>,
 ) -> ApiResult<(Pat, String)> {
     let user = token_owner(conn, caller, user_id)?;
+    may_mint_for(caller, &user)?;
     let (token, id, secret_hash) = crate::secrets::new_credential(PAT_PREFIX);
     let pat = Pat {
         id,

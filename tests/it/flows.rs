@@ -514,3 +514,146 @@ fn logout_and_password_changes_revoke_refresh_tokens() {
     )
     .expect(400);
 }
+
+#[test]
+fn access_tokens_end_with_their_session() {
+    let s = TestServer::start();
+    let (acc, _) = s.account("Acme");
+    let (_, token) = s.user(&acc, "user");
+    let email = s.post("/user/get", &token, json!({})).body["email"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let login = s.try_login(&email, PASSWORD).expect(200);
+    let (at1, rt1) = (
+        login.body["token"].as_str().unwrap().to_string(),
+        login.body["refreshToken"].as_str().unwrap().to_string(),
+    );
+    let r = token_form(&s, &format!("grant_type=refresh_token&refresh_token={rt1}")).expect(200);
+    let at2 = r.body["access_token"].as_str().unwrap().to_string();
+    // A replay of rt1 ends the session: every access token of it stops working.
+    token_form(&s, &format!("grant_type=refresh_token&refresh_token={rt1}")).expect(400);
+    s.post("/user/get", &at1, json!({})).expect(401);
+    s.post("/user/get", &at2, json!({})).expect(401);
+    // Logging out ends the session's other access tokens too, but not other sessions.
+    let a = s.try_login(&email, PASSWORD).expect(200);
+    let (at_a, rt_a) = (
+        a.body["token"].as_str().unwrap().to_string(),
+        a.body["refreshToken"].as_str().unwrap().to_string(),
+    );
+    let at_a2 = token_form(
+        &s,
+        &format!("grant_type=refresh_token&refresh_token={rt_a}"),
+    )
+    .expect(200)
+    .body["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let other = s.login(&email, PASSWORD);
+    s.post("/user/logout", &at_a, json!({})).expect(204);
+    s.post("/user/get", &at_a2, json!({})).expect(401);
+    s.post("/user/get", &other, json!({})).expect(200);
+}
+
+#[test]
+fn an_email_change_voids_codes_sent_to_the_old_address() {
+    let s = TestServer::start();
+    let (acc, _) = s.account("Acme");
+    let id = s
+        .post(
+            "/user/create",
+            &s.owner_token,
+            json!({"email": "typo@evil.test", "role": "admin", "accountId": acc}),
+        )
+        .expect(201)
+        .id();
+    let old = s.wait_code("typo@evil.test", 1);
+    s.post(
+        "/user/update",
+        &s.owner_token,
+        json!({"id": id, "email": "real@acme.test"}),
+    )
+    .expect(200);
+    s.call(
+        "POST",
+        "/user/login",
+        None,
+        Some(json!({"invite": old, "password": PASSWORD})),
+    )
+    .expect(400);
+    let new = s.wait_code("real@acme.test", 1);
+    s.call(
+        "POST",
+        "/user/login",
+        None,
+        Some(json!({"invite": new, "password": PASSWORD})),
+    )
+    .expect(200);
+}
+
+#[test]
+fn a_taken_username_is_told_only_to_the_mailbox() {
+    let s = TestServer::start();
+    let (acc, _) = s.account("Acme");
+    s.post("/user/create", &s.owner_token, json!({"email": "alice@acme.test", "role": "user", "username": "alice", "password": PASSWORD, "accountId": acc})).expect(201);
+    let r = s
+        .call(
+            "POST",
+            "/v1/register",
+            None,
+            Some(json!({"email": "new@solo.test", "password": PASSWORD, "username": "ALICE"})),
+        )
+        .expect(201);
+    assert!(r.body["id"].is_string());
+    for _ in 0..200 {
+        if !s.mails_to("new@solo.test").is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    assert!(s.mails_to("new@solo.test")[0].contains("Choose another username"));
+    let r = s
+        .post(
+            "/user/find",
+            &s.owner_token,
+            json!({"email": "new@solo.test"}),
+        )
+        .expect(200);
+    assert!(r.body["data"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn asking_for_a_reset_again_does_not_void_the_first_code() {
+    let s = TestServer::start();
+    let (acc, _) = s.account("Acme");
+    let (_, token) = s.user(&acc, "user");
+    let email = s.post("/user/get", &token, json!({})).body["email"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for _ in 0..4 {
+        s.call(
+            "POST",
+            "/v1/password/forgot",
+            None,
+            Some(json!({"email": email})),
+        )
+        .expect(202);
+    }
+    let first = s.wait_code(&email, 1);
+    s.wait_code(&email, 3);
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert_eq!(
+        s.mails_to(&email).len(),
+        3,
+        "at most three live reset codes"
+    );
+    s.call(
+        "POST",
+        "/v1/password/reset",
+        None,
+        Some(json!({"code": first, "password": "a fresh password"})),
+    )
+    .expect(204);
+}

@@ -211,3 +211,20 @@ fn memberships_hold_role_sets_and_go_with_the_group() {
         json!({"roles": []})
     );
 }
+
+#[test]
+fn members_come_from_the_groups_account() {
+    let s = TestServer::start();
+    let (acc, _) = s.account("Acme");
+    let (other, _) = s.account("Other");
+    let (foreign, _) = s.user(&other, "user");
+    let (_, admin) = s.user(&acc, "admin");
+    s.post("/v1/groups", &admin, json!({"id": "ops"}))
+        .expect(201);
+    s.put(
+        &format!("/v1/groups/ops/members/{foreign}?accountId={acc}"),
+        &s.owner_token,
+        json!({"roles": ["x"]}),
+    )
+    .expect(409);
+}

@@ -387,3 +387,17 @@ fn malformed_frames_are_answered_in_kind() {
         .expect(200);
     assert_eq!(r.body["error"]["code"], 401);
 }
+
+#[test]
+fn public_methods_ignore_stale_credentials() {
+    let s = TestServer::start();
+    let stale = s.login("owner@example.com", PASSWORD);
+    s.post("/user/logout", &stale, json!({})).expect(204);
+    ok(
+        &s,
+        Some(&stale),
+        "Login",
+        json!({"username": "owner@example.com", "password": PASSWORD}),
+    );
+    assert_eq!(err(&s, Some(&stale), "ListTokens", json!({})), 401);
+}

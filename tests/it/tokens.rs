@@ -190,3 +190,23 @@ fn admins_mint_and_list_tokens_for_their_tree_only() {
         .expect(404);
     s.delete(&format!("/v1/tokens/{id}"), &admin).expect(204);
 }
+
+#[test]
+fn admins_mint_tokens_only_for_users_below_them() {
+    let s = TestServer::start();
+    let (acc, _) = s.account("Acme");
+    let (_, admin) = s.user(&acc, "admin");
+    let (peer, _) = s.user(&acc, "admin");
+    s.post(
+        "/v1/tokens",
+        &admin,
+        json!({"description": "x", "userId": peer}),
+    )
+    .expect(403);
+    s.post(
+        "/v1/tokens",
+        &s.owner_token,
+        json!({"description": "x", "userId": peer}),
+    )
+    .expect(201);
+}
