@@ -72,7 +72,7 @@ fn rpc_login() {
 }
 
 #[test]
-fn rpc_register_user_and_confirm_user_registration() {
+fn rpc_register_user() {
     let s = TestServer::start();
     let r = ok(
         &s,
@@ -80,16 +80,16 @@ fn rpc_register_user_and_confirm_user_registration() {
         "RegisterUser",
         json!({"email": "rpc@solo.test", "password": PASSWORD, "username": "rpcuser"}),
     );
-    let id = r["id"].as_str().unwrap().to_string();
-    let code = s.wait_code("rpc@solo.test", 1);
-    let c = ok(&s, None, "ConfirmUserRegistration", json!({"code": code}));
-    assert_eq!(c["id"], id.as_str());
-    s.post("/user/get", c["token"].as_str().unwrap(), json!({}))
-        .expect(200);
-    assert_eq!(
-        err(&s, None, "ConfirmUserRegistration", json!({"code": code})),
-        400
+    assert!(r["id"].is_string());
+    s.wait_code("rpc@solo.test", 1);
+    // Registered, not yet confirmed: the username exists and cannot log in.
+    let r = s.call(
+        "POST",
+        "/user/login",
+        None,
+        Some(json!({"username": "rpcuser", "password": PASSWORD})),
     );
+    assert_eq!(r.status, 403);
     assert_eq!(
         err(
             &s,
@@ -97,6 +97,29 @@ fn rpc_register_user_and_confirm_user_registration() {
             "RegisterUser",
             json!({"email": "bad", "password": "x"})
         ),
+        400
+    );
+}
+
+#[test]
+fn rpc_confirm_user_registration() {
+    let s = TestServer::start();
+    let id = ok(
+        &s,
+        None,
+        "RegisterUser",
+        json!({"email": "rpc@solo.test", "password": PASSWORD}),
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let code = s.wait_code("rpc@solo.test", 1);
+    let c = ok(&s, None, "ConfirmUserRegistration", json!({"code": code}));
+    assert_eq!(c["id"], id.as_str());
+    s.post("/user/get", c["token"].as_str().unwrap(), json!({}))
+        .expect(200);
+    assert_eq!(
+        err(&s, None, "ConfirmUserRegistration", json!({"code": code})),
         400
     );
 }
@@ -154,11 +177,16 @@ fn rpc_create_user() {
     );
 }
 
-#[test]
-fn rpc_get_info_and_user_exists() {
-    let s = TestServer::start();
-    let (acc, admin) = admin(&s);
+fn info_user(s: &TestServer) -> String {
+    let (_, admin) = admin(s);
     s.post("/user/create", &admin, json!({"email": "info@acme.test", "role": "user", "username": "infouser", "password": PASSWORD, "id": "info-1"})).expect(201);
+    admin
+}
+
+#[test]
+fn rpc_get_info() {
+    let s = TestServer::start();
+    let admin = info_user(&s);
     assert_eq!(
         ok(&s, Some(&admin), "GetInfo", json!({"id": "info-1"}))["email"],
         "info@acme.test"
@@ -181,6 +209,13 @@ fn rpc_get_info_and_user_exists() {
         404
     );
     assert_eq!(err(&s, Some(&admin), "GetInfo", json!({})), 400);
+    assert_eq!(err(&s, None, "GetInfo", json!({"id": "info-1"})), 401);
+}
+
+#[test]
+fn rpc_user_exists() {
+    let s = TestServer::start();
+    let admin = info_user(&s);
     assert_eq!(
         ok(&s, Some(&admin), "UserExists", json!({"name": "infouser"})),
         json!({"exists": true})
@@ -201,31 +236,45 @@ fn rpc_get_info_and_user_exists() {
         ),
         json!({"exists": false})
     );
-    assert_eq!(err(&s, None, "GetInfo", json!({"id": "info-1"})), 401);
-    let _ = acc;
+}
+
+fn pat(s: &TestServer, token: &str) -> String {
+    ok(
+        s,
+        Some(token),
+        "CreateToken",
+        json!({"description": "device"}),
+    )
+    .as_str()
+    .unwrap()
+    .to_string()
 }
 
 #[test]
-fn rpc_create_list_validate_and_revoke_tokens() {
+fn rpc_create_token() {
     let s = TestServer::start();
     let (acc, _) = s.account("Acme");
     let (uid, user) = s.user(&acc, "user");
-    let token = ok(
-        &s,
-        Some(&user),
-        "CreateToken",
-        json!({"description": "device"}),
-    );
-    let token = token.as_str().unwrap().to_string();
+    let token = pat(&s, &user);
     assert!(token.starts_with("pat_"));
+    assert_eq!(s.post("/user/get", &token, json!({})).expect(200).id(), uid);
+    assert_eq!(err(&s, Some(&user), "CreateToken", json!({})), 400);
     assert_eq!(
-        ok(&s, Some(&user), "ValidateToken", json!({"token": token})),
-        json!({"id": uid})
+        err(&s, None, "CreateToken", json!({"description": "x"})),
+        401
     );
+}
+
+#[test]
+fn rpc_list_tokens() {
+    let s = TestServer::start();
+    let (acc, _) = s.account("Acme");
+    let (uid, user) = s.user(&acc, "user");
+    let token = pat(&s, &user);
     let list = ok(&s, Some(&user), "ListTokens", json!({}));
     assert_eq!(list.as_array().unwrap().len(), 1);
     assert_eq!(list[0]["description"], "device");
-    let id = list[0]["id"].as_str().unwrap().to_string();
+    assert!(!list.to_string().contains(&token));
     // The token itself works as credentials for RPC too.
     assert_eq!(
         ok(&s, Some(&token), "ListTokens", json!({"account": uid}))
@@ -234,23 +283,62 @@ fn rpc_create_list_validate_and_revoke_tokens() {
             .len(),
         1
     );
+    let (other, _) = s.account("Other");
+    let (foreign, _) = s.user(&other, "user");
+    assert_eq!(
+        err(&s, Some(&user), "ListTokens", json!({"account": foreign})),
+        404
+    );
+}
+
+#[test]
+fn rpc_revoke_token() {
+    let s = TestServer::start();
+    let (acc, _) = s.account("Acme");
+    let (_, user) = s.user(&acc, "user");
+    let token = pat(&s, &user);
+    let id = ok(&s, Some(&user), "ListTokens", json!({}))[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert_eq!(
         ok(&s, Some(&user), "RevokeToken", json!({"id": id})),
         Value::Null
     );
-    assert_eq!(
-        err(&s, Some(&user), "ValidateToken", json!({"token": token})),
-        401
-    );
+    s.post("/user/get", &token, json!({})).expect(401);
     assert_eq!(err(&s, Some(&user), "RevokeToken", json!({"id": id})), 404);
-    assert_eq!(err(&s, Some(&user), "CreateToken", json!({})), 400);
 }
 
 #[test]
-fn rpc_groups_and_memberships() {
+fn rpc_validate_token() {
+    let s = TestServer::start();
+    let (acc, _) = s.account("Acme");
+    let (uid, user) = s.user(&acc, "user");
+    let token = pat(&s, &user);
+    assert_eq!(
+        ok(&s, Some(&user), "ValidateToken", json!({"token": token})),
+        json!({"id": uid})
+    );
+    assert_eq!(
+        err(
+            &s,
+            Some(&user),
+            "ValidateToken",
+            json!({"token": "pat_nope"})
+        ),
+        401
+    );
+    let (_, other) = s.user(&acc, "user");
+    assert_eq!(
+        err(&s, Some(&other), "ValidateToken", json!({"token": token})),
+        401
+    );
+}
+
+#[test]
+fn rpc_create_group() {
     let s = TestServer::start();
     let (acc, admin) = admin(&s);
-    let (uid, user) = s.user(&acc, "user");
     assert_eq!(
         ok(
             &s,
@@ -260,17 +348,65 @@ fn rpc_groups_and_memberships() {
         ),
         Value::Null
     );
-    ok(
-        &s,
-        Some(&admin),
-        "CreateGroup",
-        json!({"id": "dev", "labels": {"team": "dev"}}),
+    assert_eq!(
+        s.get("/v1/groups/ops", &admin).expect(200).body["labels"],
+        json!({"team": "ops"})
     );
     assert_eq!(
         err(&s, Some(&admin), "CreateGroup", json!({"id": "ops"})),
         409
     );
+    assert_eq!(
+        err(
+            &s,
+            Some(&admin),
+            "CreateGroup",
+            json!({"id": "x", "labels": {"n": 1}})
+        ),
+        400
+    );
+    let (_, user) = s.user(&acc, "user");
     assert_eq!(err(&s, Some(&user), "CreateGroup", json!({"id": "x"})), 403);
+}
+
+#[test]
+fn rpc_delete_group() {
+    let s = TestServer::start();
+    let (_, admin) = admin(&s);
+    ok(&s, Some(&admin), "CreateGroup", json!({"id": "dev"}));
+    assert_eq!(
+        ok(&s, Some(&admin), "DeleteGroup", json!({"id": "dev"})),
+        Value::Null
+    );
+    s.get("/v1/groups/dev", &admin).expect(404);
+    assert_eq!(
+        err(&s, Some(&admin), "DeleteGroup", json!({"id": "dev"})),
+        404
+    );
+}
+
+fn grouped(s: &TestServer) -> (String, String, String) {
+    let (acc, admin) = admin(s);
+    let (uid, user) = s.user(&acc, "user");
+    ok(
+        s,
+        Some(&admin),
+        "CreateGroup",
+        json!({"id": "ops", "labels": {"team": "ops"}}),
+    );
+    ok(
+        s,
+        Some(&admin),
+        "CreateGroup",
+        json!({"id": "dev", "labels": {"team": "dev"}}),
+    );
+    (admin, uid, user)
+}
+
+#[test]
+fn rpc_set_membership() {
+    let s = TestServer::start();
+    let (admin, uid, user) = grouped(&s);
     assert_eq!(
         ok(
             &s,
@@ -280,32 +416,12 @@ fn rpc_groups_and_memberships() {
         ),
         Value::Null
     );
-    ok(
-        &s,
-        Some(&admin),
-        "SetMembership",
-        json!({"account": uid, "group": "dev", "roles": ["editor"]}),
-    );
     assert_eq!(
-        ok(
-            &s,
-            Some(&user),
-            "GetMembership",
-            json!({"account": uid, "group": "ops"})
-        ),
-        json!(["viewer"])
+        s.get(&format!("/v1/groups/ops/members/{uid}"), &admin)
+            .expect(200)
+            .body,
+        json!({"roles": ["viewer"]})
     );
-    let groups = ok(&s, Some(&user), "ListGroups", json!({}));
-    assert_eq!(groups.as_array().unwrap().len(), 2);
-    let ops = ok(
-        &s,
-        Some(&admin),
-        "ListGroups",
-        json!({"account": uid, "labels": {"team": "ops"}}),
-    );
-    assert_eq!(ops.as_array().unwrap().len(), 1);
-    assert_eq!(ops[0]["id"], "ops");
-    // Empty roles remove the membership.
     ok(
         &s,
         Some(&admin),
@@ -313,26 +429,11 @@ fn rpc_groups_and_memberships() {
         json!({"account": uid, "group": "ops", "roles": []}),
     );
     assert_eq!(
-        ok(
-            &s,
-            Some(&user),
-            "GetMembership",
-            json!({"account": uid, "group": "ops"})
-        ),
-        json!([])
+        s.get(&format!("/v1/groups/ops/members/{uid}"), &admin)
+            .expect(200)
+            .body,
+        json!({"roles": []})
     );
-    assert_eq!(
-        ok(&s, Some(&admin), "DeleteGroup", json!({"id": "dev"})),
-        Value::Null
-    );
-    assert_eq!(
-        err(&s, Some(&admin), "DeleteGroup", json!({"id": "dev"})),
-        404
-    );
-    assert!(ok(&s, Some(&user), "ListGroups", json!({}))
-        .as_array()
-        .unwrap()
-        .is_empty());
     assert_eq!(
         err(
             &s,
@@ -342,6 +443,91 @@ fn rpc_groups_and_memberships() {
         ),
         400
     );
+    assert_eq!(
+        err(
+            &s,
+            Some(&user),
+            "SetMembership",
+            json!({"account": uid, "group": "ops", "roles": ["x"]})
+        ),
+        403
+    );
+}
+
+#[test]
+fn rpc_get_membership() {
+    let s = TestServer::start();
+    let (admin, uid, user) = grouped(&s);
+    ok(
+        &s,
+        Some(&admin),
+        "SetMembership",
+        json!({"account": uid, "group": "ops", "roles": ["editor", "viewer"]}),
+    );
+    assert_eq!(
+        ok(
+            &s,
+            Some(&user),
+            "GetMembership",
+            json!({"account": uid, "group": "ops"})
+        ),
+        json!(["editor", "viewer"])
+    );
+    assert_eq!(
+        ok(
+            &s,
+            Some(&user),
+            "GetMembership",
+            json!({"account": uid, "group": "dev"})
+        ),
+        json!([])
+    );
+    assert_eq!(
+        err(
+            &s,
+            Some(&user),
+            "GetMembership",
+            json!({"account": uid, "group": "nope"})
+        ),
+        404
+    );
+}
+
+#[test]
+fn rpc_list_groups() {
+    let s = TestServer::start();
+    let (admin, uid, user) = grouped(&s);
+    ok(
+        &s,
+        Some(&admin),
+        "SetMembership",
+        json!({"account": uid, "group": "ops", "roles": ["viewer"]}),
+    );
+    ok(
+        &s,
+        Some(&admin),
+        "SetMembership",
+        json!({"account": uid, "group": "dev", "roles": ["viewer"]}),
+    );
+    assert_eq!(
+        ok(&s, Some(&user), "ListGroups", json!({}))
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let ops = ok(
+        &s,
+        Some(&admin),
+        "ListGroups",
+        json!({"account": uid, "labels": {"team": "ops"}}),
+    );
+    assert_eq!(ops.as_array().unwrap().len(), 1);
+    assert_eq!(ops[0]["id"], "ops");
+    assert!(ok(&s, Some(&admin), "ListGroups", json!({}))
+        .as_array()
+        .unwrap()
+        .is_empty());
 }
 
 #[test]
