@@ -26,6 +26,13 @@ pub struct Config {
     pub tls: Option<(PathBuf, PathBuf)>,
     pub access_token_ttl_secs: i64,
     pub db_pool_size: u32,
+    /// Failed logins per identity within `login_lock_secs` before it is locked that long.
+    pub login_max_failures: i32,
+    /// Failed logins and code attempts per client address in the same window.
+    pub login_ip_max_failures: i32,
+    pub login_lock_secs: i64,
+    /// Password hashes allowed to wait for a core; more answer 503 at once.
+    pub hash_queue_limit: usize,
 }
 
 impl std::fmt::Debug for Config {
@@ -140,7 +147,27 @@ impl Config {
                 _ => return Err("DATABASE_POOL_SIZE must be a whole number from 1 to 200".into()),
             },
         };
+        let int = |name: &str, default: i64, min: i64, max: i64| -> Result<i64, String> {
+            match var(name) {
+                None => Ok(default),
+                Some(v) => match v.parse::<i64>() {
+                    Ok(n) if (min..=max).contains(&n) => Ok(n),
+                    _ => Err(format!("{name} must be a whole number from {min} to {max}")),
+                },
+            }
+        };
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2) as i64;
+        let login_max_failures = int("LOGIN_MAX_FAILURES", 10, 1, 1000)? as i32;
+        let login_ip_max_failures = int("LOGIN_IP_MAX_FAILURES", 100, 1, 100_000)? as i32;
+        let login_lock_secs = int("LOGIN_LOCK_SECS", 900, 1, 86_400)?;
+        let hash_queue_limit = int("HASH_QUEUE_LIMIT", 4 * cores, 0, 10_000)? as usize;
         Ok(Config {
+            login_max_failures,
+            login_ip_max_failures,
+            login_lock_secs,
+            hash_queue_limit,
             database_url,
             listen_addr,
             jwt_secret,

@@ -25,7 +25,7 @@ impl AppState {
         )?;
         Ok(AppState {
             keys: Arc::new(Keys::new(&config.jwt_secret, config.access_token_ttl_secs)),
-            hasher: Hasher::new(config.bcrypt_cost),
+            hasher: Hasher::new(config.bcrypt_cost, config.hash_queue_limit),
             mailer,
             pool,
             config,

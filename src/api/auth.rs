@@ -60,10 +60,14 @@ pub struct Code {
     pub code: String,
 }
 
-pub async fn confirm(state: State, body: Json<Code>) -> ApiResult<HttpResponse> {
+pub async fn confirm(
+    state: State,
+    req: actix_web::HttpRequest,
+    body: Json<Code>,
+) -> ApiResult<HttpResponse> {
     let b = body.0;
     check(&b, vec![])?;
-    let s = service::confirm(&state, b.code).await?;
+    let s = service::confirm(&state, b.code, super::client_addr(&req)).await?;
     Ok(super::no_store(
         HttpResponse::Ok().json(json!({ "id": s.user.id, "token": s.token })),
     ))
@@ -93,12 +97,16 @@ pub struct Reset {
     password: String,
 }
 
-pub async fn reset(state: State, body: Json<Reset>) -> ApiResult<HttpResponse> {
+pub async fn reset(
+    state: State,
+    req: actix_web::HttpRequest,
+    body: Json<Reset>,
+) -> ApiResult<HttpResponse> {
     let b = body.0;
     let mut errors = vec![];
     check_password("password", &b.password, &mut errors);
     check(&b, errors)?;
-    service::reset_password(&state, b.code, b.password).await?;
+    service::reset_password(&state, b.code, b.password, super::client_addr(&req)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -121,7 +129,7 @@ fn token_answer(s: &service::Session, state: &AppState) -> HttpResponse {
 
 /// `POST /v1/auth/token`: `grant_type=password` or `grant_type=refresh_token`, form or JSON.
 /// Parameters a client library adds (`client_id`, `scope`) are accepted and ignored.
-pub async fn token(state: State, body: Fields) -> HttpResponse {
+pub async fn token(state: State, req: actix_web::HttpRequest, body: Fields) -> HttpResponse {
     let mut f = body.reader();
     let grant = f.string(&["grant_type"]);
     let username = f.string(&["username"]);
@@ -155,7 +163,7 @@ pub async fn token(state: State, body: Fields) -> HttpResponse {
                     "invalid username or password",
                 );
             }
-            match service::login(&state, username, password).await {
+            match service::login(&state, username, password, super::client_addr(&req)).await {
                 Ok(s) => token_answer(&s, &state),
                 Err(ApiError::Unauthorized(_)) => oauth_error(
                     StatusCode::BAD_REQUEST,

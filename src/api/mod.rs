@@ -112,6 +112,12 @@ async fn method_not_allowed() -> HttpResponse {
     HttpResponse::MethodNotAllowed().json(serde_json::json!({ "error": "method not allowed" }))
 }
 
+/// The client's address, for counting failed attempts. The peer address, not a forwarded
+/// header: a header is the client's to choose.
+pub fn client_addr(req: &actix_web::HttpRequest) -> Option<String> {
+    req.peer_addr().map(|a| a.ip().to_string())
+}
+
 pub fn ok(body: impl Serialize) -> HttpResponse {
     HttpResponse::Ok().json(body)
 }

@@ -229,7 +229,8 @@ async fn dispatch(
     match method {
         "Login" => {
             let a: LoginArgs = args(frame)?;
-            let s = auth_service::login(state, a.username, a.password).await?;
+            let s =
+                auth_service::login(state, a.username, a.password, super::client_addr(req)).await?;
             Ok(Some(json!({ "id": s.user.id, "token": s.token })))
         }
         "RegisterUser" => {
@@ -246,7 +247,7 @@ async fn dispatch(
         }
         "ConfirmUserRegistration" => {
             let a: CodeArgs = args(frame)?;
-            let s = auth_service::confirm(state, a.code).await?;
+            let s = auth_service::confirm(state, a.code, super::client_addr(req)).await?;
             Ok(Some(json!({ "id": s.user.id, "token": s.token })))
         }
         "CreateUser" => {

@@ -189,7 +189,11 @@ pub fn session_answer(s: &auth_service::Session) -> HttpResponse {
     })))
 }
 
-pub async fn login(state: State, body: Json<Login>) -> ApiResult<HttpResponse> {
+pub async fn login(
+    state: State,
+    req: actix_web::HttpRequest,
+    body: Json<Login>,
+) -> ApiResult<HttpResponse> {
     let b = body.0;
     if b.register == Some(true) {
         if b.invite.is_some() {
@@ -215,7 +219,8 @@ pub async fn login(state: State, body: Json<Login>) -> ApiResult<HttpResponse> {
             errors.push("invite: takes only the code and a password".into());
         }
         no_errors(errors)?;
-        let s = auth_service::accept_invite(&state, code, b.password).await?;
+        let s =
+            auth_service::accept_invite(&state, code, b.password, super::client_addr(&req)).await?;
         return Ok(session_answer(&s));
     }
     let identity = match (b.email, b.username) {
@@ -231,7 +236,7 @@ pub async fn login(state: State, body: Json<Login>) -> ApiResult<HttpResponse> {
         errors.push("password: must be at most 72 bytes".into());
     }
     no_errors(errors)?;
-    let s = auth_service::login(&state, identity, b.password).await?;
+    let s = auth_service::login(&state, identity, b.password, super::client_addr(&req)).await?;
     Ok(session_answer(&s))
 }
 

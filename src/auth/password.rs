@@ -7,8 +7,18 @@
 //! 72; so the length is checked first and the plain functions only ever see what fits whole.
 
 use crate::error::{ApiError, ApiResult};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::sync::Semaphore;
+
+/// Leaves the wait queue when dropped (also when the waiting request is cancelled).
+struct WaitGuard<'a>(&'a AtomicUsize);
+
+impl Drop for WaitGuard<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
 
 pub const MIN_PASSWORD_BYTES: usize = 8;
 /// bcrypt's limit: longer passwords are refused, never silently cut.
@@ -18,12 +28,15 @@ pub const MAX_PASSWORD_BYTES: usize = 72;
 pub struct Hasher {
     cost: u32,
     permits: Arc<Semaphore>,
+    /// Hashes waiting for a core, and how many may wait before new ones are refused (503).
+    waiting: Arc<AtomicUsize>,
+    queue_limit: usize,
     /// Verified against when the user is unknown, so both failures take the same time.
     dummy_hash: Arc<String>,
 }
 
 impl Hasher {
-    pub fn new(cost: u32) -> Hasher {
+    pub fn new(cost: u32, queue_limit: usize) -> Hasher {
         let cores = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2);
@@ -32,17 +45,38 @@ impl Hasher {
         Hasher {
             cost,
             permits: Arc::new(Semaphore::new(cores)),
+            waiting: Arc::new(AtomicUsize::new(0)),
+            queue_limit,
             dummy_hash: Arc::new(dummy_hash),
         }
     }
 
     async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> ApiResult<T> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| ApiError::internal("hasher closed"))?;
+        // A full queue answers at once rather than make callers wait for seconds. If the client
+        // goes away while waiting, the request future is dropped and the hash never starts.
+        let permit = match self.permits.try_acquire() {
+            Ok(p) => p,
+            Err(_) => {
+                if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.queue_limit {
+                    self.waiting.fetch_sub(1, Ordering::SeqCst);
+                    return Err(ApiError::Unavailable(
+                        "too many password checks at once, retry shortly".into(),
+                    ));
+                }
+                let _leave = WaitGuard(&self.waiting);
+                self.permits
+                    .acquire()
+                    .await
+                    .map_err(|_| ApiError::internal("hasher closed"))?
+            }
+        };
+        let _permit = permit;
         Ok(actix_web::web::block(f).await?)
+    }
+
+    /// Hashes waiting for a core now (for the metrics).
+    pub fn queue_depth(&self) -> usize {
+        self.waiting.load(Ordering::SeqCst)
     }
 
     pub async fn hash(&self, password: String) -> ApiResult<String> {

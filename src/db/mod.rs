@@ -11,6 +11,7 @@ pub mod refresh;
 pub mod revoked;
 pub mod schema;
 pub mod seat_tokens;
+pub mod throttle;
 pub mod users;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};

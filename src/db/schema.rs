@@ -141,6 +141,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    throttle (key) {
+        key -> Text,
+        failures -> Integer,
+        window_start -> BigInt,
+        locked_until -> BigInt,
+    }
+}
+
 diesel::joinable!(accounts -> plans (plan_id));
 diesel::joinable!(devices -> accounts (account_id));
 diesel::joinable!(users -> accounts (account_id));

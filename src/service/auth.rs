@@ -2,6 +2,7 @@
 //! password resets and the first owner.
 
 use super::codes::{self, bad_code, Kind};
+use super::throttle;
 use super::users::{self as user_service, NewUser};
 use crate::auth::extractor::{Caller, Credential};
 use crate::auth::Role;
@@ -31,9 +32,21 @@ pub fn bad_login() -> ApiError {
 
 /// Check a password login and start a session. The hash is verified (against a dummy for
 /// unknown users) before anything else is revealed, and without holding a connection.
-pub async fn login(state: &AppState, identity: String, password: String) -> ApiResult<Session> {
+pub async fn login(
+    state: &AppState,
+    identity: String,
+    password: String,
+    client: Option<String>,
+) -> ApiResult<Session> {
+    // The attempt is counted before the hash is checked: a locked identity or address gets 429,
+    // and parallel guesses can never get more checks than the limit.
+    let keys = throttle::Keys::login(&identity, client.as_deref());
+    let (k, config) = (keys.clone(), state.config.clone());
     let user = state
-        .db(move |c| Ok(users::by_login(c, &identity)?))
+        .tx(move |c| {
+            throttle::reserve(c, &config, &k)?;
+            Ok(users::by_login(c, &identity)?)
+        })
         .await?;
     let hash = user.as_ref().and_then(|u| u.password_hash.clone());
     let matches = state.hasher.verify(password, hash).await?;
@@ -44,9 +57,10 @@ pub async fn login(state: &AppState, identity: String, password: String) -> ApiR
     if !user.verified {
         return Err(ApiError::forbidden("email address not verified"));
     }
-    let keys = state.keys.clone();
+    let jwt = state.keys.clone();
     state
         .tx(move |c| {
+            throttle::succeeded(c, &keys)?;
             if accounts::blocked(c, &user.account_id)? {
                 return Err(ApiError::forbidden("account suspended"));
             }
@@ -59,7 +73,7 @@ pub async fn login(state: &AppState, identity: String, password: String) -> ApiR
             accounts::touch(c, &user.account_id, ts)?;
             start_session(
                 c,
-                &keys,
+                &jwt,
                 User {
                     activity: ts,
                     ..user
@@ -336,12 +350,31 @@ pub async fn register(state: &AppState, r: Registration) -> ApiResult<String> {
     }
 }
 
+/// Use a code, counting the attempt against the client's address first (429 when locked).
+fn use_code(
+    conn: &mut DbConn,
+    config: &crate::config::Config,
+    client: Option<&str>,
+    kind: Kind,
+    code: &str,
+) -> ApiResult<Option<String>> {
+    let keys = throttle::Keys::code(client);
+    throttle::reserve(conn, config, &keys)?;
+    let user = codes::consume(conn, kind, code)?;
+    if user.is_some() {
+        throttle::succeeded(conn, &keys)?;
+    }
+    Ok(user)
+}
+
 /// Use a confirmation code: the user is verified and logged in.
-pub async fn confirm(state: &AppState, code: String) -> ApiResult<Session> {
+pub async fn confirm(state: &AppState, code: String, client: Option<String>) -> ApiResult<Session> {
+    let config = state.config.clone();
     let keys = state.keys.clone();
     let session = state
         .tx(move |c| {
-            let Some(user_id) = codes::consume(c, Kind::Confirm, &code)? else {
+            let Some(user_id) = use_code(c, &config, client.as_deref(), Kind::Confirm, &code)?
+            else {
                 return Ok(None);
             };
             users::set_verified(c, &user_id)?;
@@ -356,12 +389,19 @@ pub async fn confirm(state: &AppState, code: String) -> ApiResult<Session> {
 }
 
 /// Accept an invitation: set the password; the user is active, verified and logged in.
-pub async fn accept_invite(state: &AppState, code: String, password: String) -> ApiResult<Session> {
+pub async fn accept_invite(
+    state: &AppState,
+    code: String,
+    password: String,
+    client: Option<String>,
+) -> ApiResult<Session> {
+    let config = state.config.clone();
     let hash = state.hasher.hash(password).await?;
     let keys = state.keys.clone();
     let session = state
         .tx(move |c| {
-            let Some(user_id) = codes::consume(c, Kind::Invite, &code)? else {
+            let Some(user_id) = use_code(c, &config, client.as_deref(), Kind::Invite, &code)?
+            else {
                 return Ok(None);
             };
             set_password(c, &user_id, &hash)?;
@@ -407,11 +447,17 @@ pub async fn forgot_password(state: &AppState, email: String) -> ApiResult<()> {
 }
 
 /// Use a reset code: set the password (every older credential ends); the address is proven.
-pub async fn reset_password(state: &AppState, code: String, password: String) -> ApiResult<()> {
+pub async fn reset_password(
+    state: &AppState,
+    code: String,
+    password: String,
+    client: Option<String>,
+) -> ApiResult<()> {
+    let config = state.config.clone();
     let hash = state.hasher.hash(password).await?;
     let done = state
         .tx(move |c| {
-            let Some(user_id) = codes::consume(c, Kind::Reset, &code)? else {
+            let Some(user_id) = use_code(c, &config, client.as_deref(), Kind::Reset, &code)? else {
                 return Ok(false);
             };
             set_password(c, &user_id, &hash)?;

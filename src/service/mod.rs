@@ -6,6 +6,7 @@ pub mod auth;
 pub mod codes;
 pub mod devices;
 pub mod groups;
+pub mod throttle;
 pub mod tokens;
 pub mod tree;
 pub mod users;

@@ -7,6 +7,7 @@ mod flows;
 mod groups;
 mod ops;
 mod rpc;
+mod security;
 mod tokens;
 mod tree;
 mod users;

@@ -1,0 +1,165 @@
+use crate::common::{TestServer, OWNER_EMAIL, PASSWORD};
+use serde_json::json;
+
+fn wrong(s: &TestServer, email: &str) -> u16 {
+    s.try_login(email, "not the password").status
+}
+
+/// 64 parallel wrong guesses: no more than the limit ever reach the hash (the rest are 429),
+/// and then even the right password is refused until the lock ends.
+#[test]
+fn parallel_guesses_lock_the_identity_after_ten_checks() {
+    let s = TestServer::start();
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let hs: Vec<_> = (0..64)
+            .map(|_| scope.spawn(|| wrong(&s, OWNER_EMAIL)))
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(
+        statuses.iter().filter(|c| **c == 401).count(),
+        10,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|c| **c == 429).count(),
+        54,
+        "{statuses:?}"
+    );
+    let r = s.try_login(OWNER_EMAIL, PASSWORD).expect(429);
+    let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
+    assert!(retry > 0 && retry <= 900, "{retry}");
+    assert!(r.body["error"].is_string());
+    // The same lock covers the OAuth2 endpoint and RPC Login.
+    let form = format!(
+        "grant_type=password&username=owner%40example.com&password={}",
+        PASSWORD.replace(' ', "+")
+    );
+    s.raw(
+        "POST",
+        "/v1/auth/token",
+        None,
+        Some("application/x-www-form-urlencoded"),
+        Some(form),
+    )
+    .expect(429);
+    let frame = json!({"v": 2, "src": "t", "id": 1, "method": "/v1/Account.Login", "args": {"username": OWNER_EMAIL, "password": PASSWORD}});
+    assert_eq!(
+        s.call("POST", "/rpc", None, Some(frame)).expect(200).body["error"]["code"],
+        429
+    );
+}
+
+#[test]
+fn a_success_clears_the_identitys_failures() {
+    let s = TestServer::start();
+    for _ in 0..9 {
+        assert_eq!(wrong(&s, OWNER_EMAIL), 401);
+    }
+    s.login(OWNER_EMAIL, PASSWORD);
+    for _ in 0..9 {
+        assert_eq!(wrong(&s, OWNER_EMAIL), 401);
+    }
+    s.login(OWNER_EMAIL, PASSWORD);
+}
+
+#[test]
+fn one_address_guessing_many_identities_is_locked_too() {
+    let s = TestServer::start_with(&[("LOGIN_IP_MAX_FAILURES", "5")]);
+    for i in 0..5 {
+        assert_eq!(wrong(&s, &format!("nobody{i}@example.com")), 401);
+    }
+    assert_eq!(wrong(&s, "nobody9@example.com"), 429);
+    // Code guessing from that address is refused as well.
+    s.call(
+        "POST",
+        "/v1/register/confirm",
+        None,
+        Some(json!({"code": "x.y"})),
+    )
+    .expect(429);
+}
+
+#[test]
+fn code_guesses_count_against_the_address() {
+    let s = TestServer::start_with(&[("LOGIN_IP_MAX_FAILURES", "3")]);
+    for _ in 0..3 {
+        s.call(
+            "POST",
+            "/v1/password/reset",
+            None,
+            Some(json!({"code": "aaaaaaaaaaaaaaaa.bbbb", "password": "a fresh password"})),
+        )
+        .expect(400);
+    }
+    let r = s
+        .call(
+            "POST",
+            "/v1/password/reset",
+            None,
+            Some(json!({"code": "aaaaaaaaaaaaaaaa.bbbb", "password": "a fresh password"})),
+        )
+        .expect(429);
+    assert!(r.header("retry-after").is_some());
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+/// An unknown email costs what a wrong password costs (a dummy hash is checked): the medians
+/// of the two are compared with a wide tolerance, never against an absolute time.
+#[test]
+fn unknown_identities_take_as_long_as_wrong_passwords() {
+    let s = TestServer::start_with(&[
+        ("BCRYPT_COST", "9"),
+        ("LOGIN_MAX_FAILURES", "1000"),
+        ("LOGIN_IP_MAX_FAILURES", "1000"),
+    ]);
+    let time = |email: &str| {
+        let t = std::time::Instant::now();
+        assert_eq!(wrong(&s, email), 401);
+        t.elapsed().as_secs_f64()
+    };
+    let (mut known, mut unknown) = (vec![], vec![]);
+    for _ in 0..15 {
+        known.push(time(OWNER_EMAIL));
+        unknown.push(time("nobody@example.com"));
+    }
+    let ratio = median(unknown) / median(known);
+    assert!(
+        (0.5..2.0).contains(&ratio),
+        "unknown/known median ratio {ratio:.2}"
+    );
+}
+
+/// With no room to wait for a core, extra logins answer 503 at once, and other routes stay up.
+#[test]
+fn a_full_hash_queue_answers_503_at_once() {
+    let s = TestServer::start_with(&[
+        ("BCRYPT_COST", "11"),
+        ("HASH_QUEUE_LIMIT", "0"),
+        ("LOGIN_IP_MAX_FAILURES", "1000"),
+    ]);
+    let statuses: Vec<(u16, Option<String>)> = std::thread::scope(|scope| {
+        let hs: Vec<_> = (0..12)
+            .map(|i| {
+                let s = &s;
+                scope.spawn(move || {
+                    let r = s.try_login(&format!("flood{i}@example.com"), "not the password");
+                    (r.status, r.header("retry-after").map(str::to_string))
+                })
+            })
+            .collect();
+        s.call("GET", "/healthz", None, None).expect(200);
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let busy: Vec<_> = statuses.iter().filter(|(c, _)| *c == 503).collect();
+    assert!(!busy.is_empty(), "{statuses:?}");
+    assert!(busy.iter().all(|(_, retry)| retry.is_some()));
+    assert!(
+        statuses.iter().all(|(c, _)| *c == 503 || *c == 401),
+        "{statuses:?}"
+    );
+}
