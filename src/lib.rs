@@ -7,6 +7,7 @@ pub mod db;
 pub mod error;
 pub mod ids;
 pub mod mail;
+pub mod metrics;
 pub mod pagination;
 pub mod secrets;
 pub mod service;
@@ -66,6 +67,25 @@ pub fn bootstrap(
     service::auth::bootstrap_owner(conn, email, hash, only_if_no_owner).map_err(|e| e.to_string())
 }
 
+/// Browsers on the `CORS_ORIGINS` dashboards may call the API; other origins get no CORS
+/// headers (their preflight fails).
+fn cors(origins: &[String]) -> actix_cors::Cors {
+    use actix_web::http::{header, Method};
+    let mut cors = actix_cors::Cors::default()
+        .allowed_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+        .expose_headers([
+            request_id_header(),
+            header::RETRY_AFTER,
+            header::WWW_AUTHENTICATE,
+        ])
+        .max_age(3600);
+    for o in origins {
+        cors = cors.allowed_origin(o);
+    }
+    cors
+}
+
 fn request_id_header() -> HeaderName {
     HeaderName::from_static("x-request-id")
 }
@@ -76,10 +96,16 @@ pub fn serve(
     listener: TcpListener,
     workers: Option<usize>,
 ) -> std::io::Result<Server> {
+    let origins = state.config.cors_origins.clone();
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
             .app_data(web::PayloadConfig::new(api::body::MAX_BODY_BYTES))
+            // Inside the request-id layer, so preflight answers carry a request id too.
+            .wrap(actix_web::middleware::Condition::new(
+                !origins.is_empty(),
+                cors(&origins),
+            ))
             .wrap_fn(|req: ServiceRequest, srv| {
                 let rid = uuid::Uuid::new_v4().simple().to_string();
                 let started = Instant::now();
@@ -103,6 +129,16 @@ pub fn serve(
                         (None, None) => unreachable!("one of the two is set"),
                     };
                     let status = res.status();
+                    let route = res
+                        .request()
+                        .match_pattern()
+                        .unwrap_or_else(|| "unmatched".into());
+                    if let Some(state) = res.request().app_data::<web::Data<AppState>>() {
+                        let method = res.request().method().to_string();
+                        state
+                            .metrics
+                            .observe(&method, &route, status.as_u16(), started.elapsed());
+                    }
                     if status.is_server_error() {
                         let detail = res
                             .response()

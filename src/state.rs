@@ -14,6 +14,7 @@ pub struct AppState {
     pub keys: Arc<Keys>,
     pub hasher: Hasher,
     pub mailer: Mailer,
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl AppState {
@@ -27,6 +28,7 @@ impl AppState {
             keys: Arc::new(Keys::new(&config.jwt_secret, config.access_token_ttl_secs)),
             hasher: Hasher::new(config.bcrypt_cost, config.hash_queue_limit),
             mailer,
+            metrics: Default::default(),
             pool,
             config,
         })

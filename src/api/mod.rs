@@ -26,6 +26,7 @@ pub fn routes() -> Vec<(Method, &'static str, Route)> {
         (Method::GET, "/healthz", get().to(ops::healthz)),
         (Method::GET, "/readyz", get().to(ops::readyz)),
         (Method::GET, "/openapi.yaml", get().to(ops::openapi)),
+        (Method::GET, "/metrics", get().to(ops::metrics)),
         (Method::GET, "/v1/accounts", get().to(accounts::list)),
         (Method::POST, "/v1/accounts", post().to(accounts::create)),
         (Method::GET, "/v1/accounts/{id}", get().to(accounts::get)),

@@ -48,3 +48,75 @@ fn openapi_spec_matches_the_registered_routes() {
         "not in openapi.yaml: {missing:?}; not served: {extra:?}"
     );
 }
+
+#[test]
+fn cors_answers_the_configured_dashboards_only() {
+    let s = TestServer::start_with(&[(
+        "CORS_ORIGINS",
+        "https://dash.example.com, https://admin.example.com",
+    )]);
+    let preflight = |origin: &str| {
+        let mut b = ureq::http::Request::builder()
+            .method("OPTIONS")
+            .uri(format!("{}/v1/accounts", s.base))
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", "GET")
+            .header("Access-Control-Request-Headers", "authorization");
+        b = b.header("Accept", "*/*");
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let res = agent.run(b.body(()).unwrap()).unwrap();
+        (
+            res.status().as_u16(),
+            res.headers()
+                .get("access-control-allow-origin")
+                .map(|v| v.to_str().unwrap().to_string()),
+        )
+    };
+    let (status, allow) = preflight("https://dash.example.com");
+    assert_eq!(
+        (status, allow.as_deref()),
+        (200, Some("https://dash.example.com"))
+    );
+    let (_, allow) = preflight("https://evil.example.com");
+    assert_eq!(allow, None);
+    // A real request from a dashboard gets the header; one without Origin is untouched.
+    let mut b = ureq::http::Request::builder()
+        .method("GET")
+        .uri(format!("{}/healthz", s.base));
+    b = b.header("Origin", "https://admin.example.com");
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let res = agent.run(b.body(()).unwrap()).unwrap();
+    assert_eq!(
+        res.headers().get("access-control-allow-origin").unwrap(),
+        "https://admin.example.com"
+    );
+    assert!(s
+        .call("GET", "/healthz", None, None)
+        .header("access-control-allow-origin")
+        .is_none());
+}
+
+#[test]
+fn metrics_count_requests_by_route_and_status() {
+    let s = TestServer::start();
+    s.get("/v1/accounts", &s.owner_token).expect(200);
+    s.get("/v1/accounts/nope", &s.owner_token).expect(404);
+    let r = s.call("GET", "/metrics", None, None).expect(200);
+    let text = r.body.as_str().unwrap();
+    assert!(
+        text.contains(
+            "accountd_http_requests_total{method=\"GET\",route=\"/v1/accounts\",status=\"200\"} 1"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("accountd_http_requests_total{method=\"GET\",route=\"/v1/accounts/{id}\",status=\"404\"} 1"), "{text}");
+    assert!(text.contains("accountd_http_request_duration_seconds_bucket{le=\"+Inf\"}"));
+    assert!(text.contains("accountd_hash_queue_depth 0"));
+    assert!(text.contains("accountd_db_pool_connections{state=\"idle\"}"));
+}

@@ -163,3 +163,125 @@ fn a_full_hash_queue_answers_503_at_once() {
         "{statuses:?}"
     );
 }
+
+/// Run the real binary, use every kind of secret against it, and grep its whole log for them.
+#[test]
+fn the_log_never_holds_a_password_token_or_code() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let db = crate::common::TestDb::new();
+    let mail = std::env::temp_dir().join(format!(
+        "accountd_logmail_{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_accountd"))
+        .env_clear()
+        .env("DATABASE_URL", &db.url)
+        .env("LISTEN_ADDR", "127.0.0.1:0")
+        .env("JWT_SECRET", "log-test-secret-log-test-secret-0123456")
+        .env("BCRYPT_COST", "4")
+        .env("OWNER_EMAIL", OWNER_EMAIL)
+        .env("OWNER_PASSWORD", PASSWORD)
+        .env("MAIL_DIR", &mail)
+        .env("RUST_LOG", "debug")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let sink = lines.clone();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(addr) = line.split("listening on ").nth(1) {
+                let _ = tx.send(addr.trim().to_string());
+            }
+            sink.lock().unwrap().push(line);
+        }
+    });
+    let base = rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("server started");
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let post = |path: &str, token: Option<&str>, body: serde_json::Value| -> serde_json::Value {
+        let mut b = ureq::http::Request::builder()
+            .method("POST")
+            .uri(format!("{base}{path}"))
+            .header("Content-Type", "application/json");
+        if let Some(t) = token {
+            b = b.header("Authorization", format!("Bearer {t}"));
+        }
+        let mut res = agent.run(b.body(body.to_string()).unwrap()).unwrap();
+        serde_json::from_str(&res.body_mut().read_to_string().unwrap_or_default())
+            .unwrap_or(serde_json::Value::Null)
+    };
+    let login = post(
+        "/user/login",
+        None,
+        json!({"email": OWNER_EMAIL, "password": PASSWORD}),
+    );
+    let token = login["token"].as_str().unwrap().to_string();
+    let refresh = login["refreshToken"].as_str().unwrap().to_string();
+    let pat = post("/v1/tokens", Some(&token), json!({"description": "log"}))["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut res = agent
+        .get(format!("{base}/v1/accounts?access_token={pat}"))
+        .call()
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let _ = res.body_mut().read_to_string();
+    post(
+        "/user/login",
+        None,
+        json!({"email": OWNER_EMAIL, "password": "a wrong password!"}),
+    );
+    post("/v1/password/forgot", None, json!({"email": OWNER_EMAIL}));
+    let mut code = None;
+    for _ in 0..200 {
+        if let Some(m) = std::fs::read_dir(&mail)
+            .ok()
+            .and_then(|d| d.flatten().next())
+        {
+            code = crate::common::code_in(&std::fs::read_to_string(m.path()).unwrap());
+            if code.is_some() {
+                break;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    let code = code.expect("reset mail");
+    post(
+        "/v1/password/reset",
+        None,
+        json!({"code": code, "password": "a new password here"}),
+    );
+    let body = format!("grant_type=refresh_token&refresh_token={refresh}");
+    let _ = agent
+        .post(format!("{base}/v1/auth/token"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .send(body);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let _ = child.kill();
+    let _ = child.wait();
+    let log = lines.lock().unwrap().join("\n");
+    assert!(log.contains("POST /user/login"), "the log was captured");
+    let secret_part = code.split('.').nth(1).unwrap().to_string();
+    for (what, secret) in [
+        ("password", PASSWORD),
+        ("wrong password", "a wrong password!"),
+        ("new password", "a new password here"),
+        ("access token", token.as_str()),
+        ("refresh token", refresh.as_str()),
+        ("personal access token", pat.as_str()),
+        ("reset code", secret_part.as_str()),
+    ] {
+        assert!(!log.contains(secret), "the log holds the {what}");
+    }
+    let _ = std::fs::remove_dir_all(&mail);
+}
