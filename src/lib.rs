@@ -86,6 +86,40 @@ fn cors(origins: &[String]) -> actix_cors::Cors {
     cors
 }
 
+/// The rustls server configuration from `TLS_CERT` (PEM chain) and `TLS_KEY` (PEM key);
+/// the error names the variable.
+pub fn tls_config(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> Result<rustls::ServerConfig, String> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .and_then(|it| it.collect::<Result<_, _>>())
+        .map_err(|e| {
+            format!(
+                "TLS_CERT: cannot read a PEM certificate chain from {}: {e}",
+                cert.display()
+            )
+        })?;
+    if certs.is_empty() {
+        return Err(format!("TLS_CERT: no certificate in {}", cert.display()));
+    }
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| {
+        format!(
+            "TLS_KEY: cannot read a PEM private key from {}: {e}",
+            key.display()
+        )
+    })?;
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS_CERT: {e}"))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| format!("TLS_KEY: does not fit TLS_CERT: {e}"))
+}
+
 fn request_id_header() -> HeaderName {
     HeaderName::from_static("x-request-id")
 }
@@ -97,6 +131,12 @@ pub fn serve(
     workers: Option<usize>,
 ) -> std::io::Result<Server> {
     let origins = state.config.cors_origins.clone();
+    let tls = match &state.config.tls {
+        Some((cert, key)) => Some(tls_config(cert, key).map_err(std::io::Error::other)?),
+        None => None,
+    };
+    // Browsers that reached us over HTTPS must never fall back to plain HTTP.
+    let hsts = tls.is_some();
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
@@ -106,7 +146,7 @@ pub fn serve(
                 !origins.is_empty(),
                 cors(&origins),
             ))
-            .wrap_fn(|req: ServiceRequest, srv| {
+            .wrap_fn(move |req: ServiceRequest, srv| {
                 let rid = uuid::Uuid::new_v4().simple().to_string();
                 let started = Instant::now();
                 // The path only: a query string may carry an `access_token`, never logged.
@@ -162,13 +202,22 @@ pub fn serve(
                         HeaderName::from_static("x-content-type-options"),
                         HeaderValue::from_static("nosniff"),
                     );
+                    if hsts {
+                        headers.insert(
+                            HeaderName::from_static("strict-transport-security"),
+                            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+                        );
+                    }
                     Ok::<_, actix_web::Error>(res)
                 }
             })
             .configure(api::configure)
             .default_service(web::to(api::not_found))
-    })
-    .listen(listener)?;
+    });
+    server = match tls {
+        Some(cfg) => server.listen_rustls_0_23(listener, cfg)?,
+        None => server.listen(listener)?,
+    };
     if let Some(n) = workers {
         server = server.workers(n);
     }

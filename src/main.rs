@@ -87,9 +87,11 @@ fn serve() -> ExitCode {
         Ok(c) => c,
         Err(e) => return fail(e),
     };
-    if config.tls.is_some() {
-        // Serving plain HTTP when HTTPS was asked for would be worse than not starting.
-        return fail("TLS_CERT/TLS_KEY: HTTPS is not built into this version yet; unset them and terminate TLS in a proxy");
+    if let Some((cert, key)) = &config.tls {
+        // Check the files before anything else, so a bad one is one clear line.
+        if let Err(e) = accountd::tls_config(cert, key) {
+            return fail(e);
+        }
     }
     if config.jwt_secret_generated {
         log::warn!("ACCOUNTD_DEV=1: using a random JWT secret; tokens end when the server stops");
@@ -121,7 +123,14 @@ fn serve() -> ExitCode {
         log::warn!("no owner yet: set OWNER_EMAIL and OWNER_PASSWORD, or run `accountd bootstrap --email E --password P`");
     }
     match listener.local_addr() {
-        Ok(addr) => log::info!("listening on http://{addr}"),
+        Ok(addr) => {
+            let scheme = if state.config.tls.is_some() {
+                "https"
+            } else {
+                "http"
+            };
+            log::info!("listening on {scheme}://{addr}")
+        }
         Err(e) => return fail(e),
     }
     let result = actix_web::rt::System::new().block_on(async move {

@@ -147,7 +147,9 @@ impl TestServer {
         let config = Config::from_lookup(|k| env.get(k).cloned()).expect("test config");
         let state = accountd::prepare(config).expect("prepare");
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
+        let tls_cert = env.get("TLS_CERT").cloned();
+        let scheme = if tls_cert.is_some() { "https" } else { "http" };
+        let base = format!("{scheme}://{}", listener.local_addr().unwrap());
         let (tx, rx) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {
@@ -157,10 +159,16 @@ impl TestServer {
             })
         });
         let handle = rx.recv().expect("server started");
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build()
-            .into();
+        let mut agent_config = ureq::Agent::config_builder().http_status_as_error(false);
+        if let Some(cert) = tls_cert {
+            // Trust exactly the test's own certificate.
+            let pem = std::fs::read(cert).unwrap();
+            let cert = ureq::tls::Certificate::from_pem(&pem).unwrap().to_owned();
+            let roots = ureq::tls::RootCerts::Specific(std::sync::Arc::new(vec![cert]));
+            agent_config =
+                agent_config.tls_config(ureq::tls::TlsConfig::builder().root_certs(roots).build());
+        }
+        let agent: ureq::Agent = agent_config.build().into();
         let mut s = TestServer {
             base,
             db,

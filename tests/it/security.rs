@@ -285,3 +285,41 @@ fn the_log_never_holds_a_password_token_or_code() {
     }
     let _ = std::fs::remove_dir_all(&mail);
 }
+
+/// HTTPS with a certificate made by the test: the API works over TLS and says HSTS.
+#[test]
+fn tls_serves_https_with_hsts() {
+    let dir = std::env::temp_dir().join(format!("accountd_tls_{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let made =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string(), "localhost".to_string()])
+            .unwrap();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert, made.cert.pem()).unwrap();
+    std::fs::write(&key, made.signing_key.serialize_pem()).unwrap();
+    let (cert_s, key_s) = (cert.display().to_string(), key.display().to_string());
+    let s = TestServer::start_with(&[("TLS_CERT", cert_s.as_str()), ("TLS_KEY", key_s.as_str())]);
+    assert!(s.base.starts_with("https://"));
+    let r = s.get("/v1/accounts", &s.owner_token).expect(200);
+    assert_eq!(
+        r.header("strict-transport-security"),
+        Some("max-age=31536000; includeSubDomains")
+    );
+    // Plain HTTP to the TLS port gets nowhere.
+    let plain = s.base.replace("https://", "http://");
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    assert!(agent
+        .get(format!("{plain}/healthz"))
+        .call()
+        .map(|r| r.status().as_u16() != 200)
+        .unwrap_or(true));
+    // Bad files stop the start with a line naming the variable.
+    let missing = accountd::tls_config(std::path::Path::new("/nonexistent.pem"), &key).unwrap_err();
+    assert!(missing.starts_with("TLS_CERT:"), "{missing}");
+    let wrong_key = accountd::tls_config(&cert, &cert).unwrap_err();
+    assert!(wrong_key.starts_with("TLS_KEY:"), "{wrong_key}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
