@@ -327,3 +327,28 @@ mod tests {
         assert_eq!(Cursor::decode(p.next.as_deref().unwrap()), Some(key(&4)));
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn decoding_any_string_never_panics(s in any::<String>()) {
+            let _ = Cursor::decode(&s);
+        }
+
+        #[test]
+        fn valid_cursors_round_trip(created in any::<i64>(), id in "[A-Za-z0-9._-]{1,64}") {
+            let c = Cursor { created, id };
+            prop_assert_eq!(Cursor::decode(&c.encode()), Some(c));
+        }
+
+        #[test]
+        fn page_parameters_never_panic(limit in ".{0,12}", next in ".{0,40}", filter in ".{0,300}") {
+            let mut errors = vec![];
+            let _ = PageRequest::parse(Some(&limit), Some(&next), None, Some(&filter), &mut errors);
+        }
+    }
+}

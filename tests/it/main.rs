@@ -4,6 +4,7 @@ mod accounts;
 mod auth;
 mod common;
 mod flows;
+mod fuzz;
 mod groups;
 mod ops;
 mod rpc;
