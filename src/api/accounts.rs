@@ -47,7 +47,7 @@ pub struct CreateAccount {
 }
 
 pub async fn create(
-    Owner(_): Owner,
+    Owner(caller): Owner,
     state: State,
     body: Json<CreateAccount>,
 ) -> ApiResult<HttpResponse> {
@@ -65,7 +65,7 @@ pub async fn create(
     };
     let (account, user, invitation) = state
         .tx(move |c| {
-            let (account, user) = service::create_top_level(c, new, crate::ids::new_id())?;
+            let (account, user) = service::create_top_level(&caller, c, new, crate::ids::new_id())?;
             let mail = crate::service::auth::reinvite(c, &user)?;
             Ok((account, user, mail))
         })

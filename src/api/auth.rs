@@ -28,7 +28,11 @@ pub struct Register {
 }
 
 /// Shared by `POST /v1/register`, `/user/login {register: true}` and RPC RegisterUser.
-pub async fn register_user(state: &AppState, b: Register) -> ApiResult<String> {
+pub async fn register_user(
+    state: &AppState,
+    b: Register,
+    meta: crate::db::audit::Meta,
+) -> ApiResult<String> {
     let mut errors = vec![];
     check_password("password", &b.password, &mut errors);
     check(&b, errors)?;
@@ -40,17 +44,26 @@ pub async fn register_user(state: &AppState, b: Register) -> ApiResult<String> {
             username: b.username,
             name: b.name,
         },
+        meta,
     )
     .await
 }
 
-pub async fn register_answer(state: &AppState, b: Register) -> ApiResult<HttpResponse> {
-    let id = register_user(state, b).await?;
+pub async fn register_answer(
+    state: &AppState,
+    b: Register,
+    meta: crate::db::audit::Meta,
+) -> ApiResult<HttpResponse> {
+    let id = register_user(state, b, meta).await?;
     Ok(created(json!({ "id": id })))
 }
 
-pub async fn register(state: State, body: Json<Register>) -> ApiResult<HttpResponse> {
-    register_answer(&state, body.0).await
+pub async fn register(
+    state: State,
+    req: actix_web::HttpRequest,
+    body: Json<Register>,
+) -> ApiResult<HttpResponse> {
+    register_answer(&state, body.0, super::meta_of(&req)).await
 }
 
 #[derive(Deserialize, Validate)]
@@ -67,7 +80,7 @@ pub async fn confirm(
 ) -> ApiResult<HttpResponse> {
     let b = body.0;
     check(&b, vec![])?;
-    let s = service::confirm(&state, b.code, super::client_addr(&req)).await?;
+    let s = service::confirm(&state, b.code, super::meta_of(&req)).await?;
     Ok(super::no_store(
         HttpResponse::Ok().json(json!({ "id": s.user.id, "token": s.token })),
     ))
@@ -106,7 +119,7 @@ pub async fn reset(
     let mut errors = vec![];
     check_password("password", &b.password, &mut errors);
     check(&b, errors)?;
-    service::reset_password(&state, b.code, b.password, super::client_addr(&req)).await?;
+    service::reset_password(&state, b.code, b.password, super::meta_of(&req)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -163,7 +176,7 @@ pub async fn token(state: State, req: actix_web::HttpRequest, body: Fields) -> H
                     "invalid username or password",
                 );
             }
-            match service::login(&state, username, password, super::client_addr(&req)).await {
+            match service::login(&state, username, password, super::meta_of(&req)).await {
                 Ok(s) => token_answer(&s, &state),
                 Err(ApiError::Unauthorized(_)) => oauth_error(
                     StatusCode::BAD_REQUEST,

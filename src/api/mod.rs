@@ -1,6 +1,7 @@
 //! HTTP: the route table, and what every handler shares.
 
 pub mod accounts;
+pub mod audit;
 pub mod auth;
 pub mod body;
 pub mod devices;
@@ -27,6 +28,7 @@ pub fn routes() -> Vec<(Method, &'static str, Route)> {
         (Method::GET, "/readyz", get().to(ops::readyz)),
         (Method::GET, "/openapi.yaml", get().to(ops::openapi)),
         (Method::GET, "/metrics", get().to(ops::metrics)),
+        (Method::GET, "/v1/audit", get().to(audit::list)),
         (Method::GET, "/v1/accounts", get().to(accounts::list)),
         (Method::POST, "/v1/accounts", post().to(accounts::create)),
         (Method::GET, "/v1/accounts/{id}", get().to(accounts::get)),
@@ -111,6 +113,28 @@ pub async fn not_found() -> ApiResult<HttpResponse> {
 
 async fn method_not_allowed() -> HttpResponse {
     HttpResponse::MethodNotAllowed().json(serde_json::json!({ "error": "method not allowed" }))
+}
+
+impl actix_web::FromRequest for crate::db::audit::Meta {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &actix_web::HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        std::future::ready(Ok(meta_of(req)))
+    }
+}
+
+/// Where a change comes from, for the audit log.
+pub fn meta_of(req: &actix_web::HttpRequest) -> crate::db::audit::Meta {
+    use actix_web::HttpMessage;
+    crate::db::audit::Meta {
+        ip: client_addr(req),
+        request_id: req
+            .extensions()
+            .get::<crate::RequestId>()
+            .map(|r| r.0.clone()),
+        actor: None,
+    }
 }
 
 /// The client's address, for counting failed attempts. The peer address, not a forwarded

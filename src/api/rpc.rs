@@ -229,8 +229,7 @@ async fn dispatch(
     match method {
         "Login" => {
             let a: LoginArgs = args(frame)?;
-            let s =
-                auth_service::login(state, a.username, a.password, super::client_addr(req)).await?;
+            let s = auth_service::login(state, a.username, a.password, super::meta_of(req)).await?;
             Ok(Some(json!({ "id": s.user.id, "token": s.token })))
         }
         "RegisterUser" => {
@@ -242,12 +241,12 @@ async fn dispatch(
                 name: None,
             };
             Ok(Some(
-                json!({ "id": super::auth::register_user(state, r).await? }),
+                json!({ "id": super::auth::register_user(state, r, super::meta_of(req)).await? }),
             ))
         }
         "ConfirmUserRegistration" => {
             let a: CodeArgs = args(frame)?;
-            let s = auth_service::confirm(state, a.code, super::client_addr(req)).await?;
+            let s = auth_service::confirm(state, a.code, super::meta_of(req)).await?;
             Ok(Some(json!({ "id": s.user.id, "token": s.token })))
         }
         "CreateUser" => {

@@ -207,7 +207,7 @@ pub async fn login(
             username: b.username,
             name: b.name,
         };
-        return super::auth::register_answer(&state, r).await;
+        return super::auth::register_answer(&state, r, super::meta_of(&req)).await;
     }
     if b.name.is_some() || b.register.is_some() {
         return Err(ApiError::invalid("name: only with register: true"));
@@ -219,8 +219,7 @@ pub async fn login(
             errors.push("invite: takes only the code and a password".into());
         }
         no_errors(errors)?;
-        let s =
-            auth_service::accept_invite(&state, code, b.password, super::client_addr(&req)).await?;
+        let s = auth_service::accept_invite(&state, code, b.password, super::meta_of(&req)).await?;
         return Ok(session_answer(&s));
     }
     let identity = match (b.email, b.username) {
@@ -236,7 +235,7 @@ pub async fn login(
         errors.push("password: must be at most 72 bytes".into());
     }
     no_errors(errors)?;
-    let s = auth_service::login(&state, identity, b.password, super::client_addr(&req)).await?;
+    let s = auth_service::login(&state, identity, b.password, super::meta_of(&req)).await?;
     Ok(session_answer(&s))
 }
 
@@ -401,7 +400,17 @@ pub async fn password(
     }
     let hash = state.hasher.hash(b.new_password).await?;
     state
-        .tx(move |c| auth_service::set_password(c, caller.id(), &hash))
+        .tx(move |c| {
+            auth_service::set_password(c, caller.id(), &hash)?;
+            crate::db::audit::record(
+                c,
+                &caller.meta,
+                "user.password",
+                Some(caller.account_id()),
+                Some(caller.id()),
+            )?;
+            Ok(())
+        })
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

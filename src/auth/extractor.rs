@@ -3,6 +3,7 @@
 
 use super::jwt::Keys;
 use super::Role;
+use crate::db::audit::Meta;
 use crate::db::models::{now, User};
 use crate::db::{accounts, pats, revoked, users, DbConn};
 use crate::error::ApiError;
@@ -20,6 +21,8 @@ pub struct Caller {
     pub user: User,
     pub role: Role,
     pub credential: Credential,
+    /// Who and where, for the audit log of the changes this caller makes.
+    pub meta: Meta,
 }
 
 /// What the caller presented.
@@ -109,10 +112,12 @@ pub fn check_pat(conn: &mut DbConn, token: &str) -> Result<Caller, ApiError> {
     if pat.last_used.is_none_or(|t| ts - t >= 60_000_000) {
         pats::touch(conn, &pat.id, ts)?;
     }
+    let meta = Meta::default().by(&user.id);
     Ok(Caller {
         user,
         role,
         credential: Credential::Pat { id: pat.id },
+        meta,
     })
 }
 
@@ -125,9 +130,11 @@ async fn authenticate(req: HttpRequest) -> Result<Caller, ApiError> {
         .or_else(|| query_token(&req))
         .ok_or_else(|| ApiError::unauthorized("missing bearer credentials"))?;
     let keys = state.keys.clone();
-    state
+    let mut caller = state
         .db(move |conn| check_credential(conn, &keys, &token))
-        .await
+        .await?;
+    caller.meta = crate::api::meta_of(&req).by(caller.id());
+    Ok(caller)
 }
 
 /// Any credential: a personal access token or a JWT access token.
@@ -157,10 +164,12 @@ pub fn check_credential(conn: &mut DbConn, keys: &Keys, token: &str) -> Result<C
         exp: claims.exp,
         sid: claims.sid,
     };
+    let meta = Meta::default().by(&user.id);
     Ok(Caller {
         user,
         role,
         credential,
+        meta,
     })
 }
 

@@ -1,6 +1,7 @@
 //! Storage: one connection type over both backends, the pool, migrations and transactions.
 
 pub mod accounts;
+pub mod audit;
 pub mod codes;
 pub mod devices;
 pub mod groups;

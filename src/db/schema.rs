@@ -150,6 +150,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    audit (id) {
+        id -> Text,
+        created -> BigInt,
+        actor_id -> Nullable<Text>,
+        account_id -> Nullable<Text>,
+        action -> Text,
+        target -> Nullable<Text>,
+        ip -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(accounts -> plans (plan_id));
 diesel::joinable!(devices -> accounts (account_id));
 diesel::joinable!(users -> accounts (account_id));

@@ -8,8 +8,8 @@ use diesel::prelude::*;
 pub enum Reserve {
     /// The attempt is counted; go on and check the secret.
     Granted,
-    /// Locked until this time (microseconds).
-    Locked(i64),
+    /// Locked until this time (microseconds); `new` when this attempt set the lock.
+    Locked { until: i64, new: bool },
 }
 
 /// Count one attempt for `key` unless it is locked or at `max` failures within `window`; at
@@ -22,6 +22,25 @@ pub fn reserve(
     lock: i64,
     now: i64,
 ) -> QueryResult<Reserve> {
+    reserve_try(conn, key, max, window, lock, now, 0)
+}
+
+fn reserve_try(
+    conn: &mut DbConn,
+    key: &str,
+    max: i32,
+    window: i64,
+    lock: i64,
+    now: i64,
+    tries: u8,
+) -> QueryResult<Reserve> {
+    if tries > 4 {
+        // Contention that does not settle: ask the client to come back in a second.
+        return Ok(Reserve::Locked {
+            until: now + 1_000_000,
+            new: false,
+        });
+    }
     // In the window, under the limit, not locked: count it.
     let counted = diesel::update(
         dsl::throttle
@@ -75,22 +94,36 @@ pub fn reserve(
                 Err(diesel::result::Error::DatabaseError(
                     diesel::result::DatabaseErrorKind::UniqueViolation,
                     _,
-                )) => reserve(conn, key, max, window, lock, now),
+                )) => reserve_try(conn, key, max, window, lock, now, tries + 1),
                 Err(e) => Err(e),
             }
         }
-        Some((_, locked_until)) if locked_until > now => Ok(Reserve::Locked(locked_until)),
+        Some((_, locked_until)) if locked_until > now => Ok(Reserve::Locked {
+            until: locked_until,
+            new: false,
+        }),
+        // Under the limit after all: the row committed between our statements (PostgreSQL reads
+        // each statement's own snapshot), so count again.
+        Some((failures, _)) if failures < max => {
+            reserve_try(conn, key, max, window, lock, now, tries + 1)
+        }
         Some(_) => {
             // At the limit within the window: lock (the first one to get here sets the time).
             let until = now + lock;
-            diesel::update(dsl::throttle.find(key).filter(dsl::locked_until.le(now)))
-                .set(dsl::locked_until.eq(until))
-                .execute(conn)?;
+            let new = diesel::update(
+                dsl::throttle
+                    .find(key)
+                    .filter(dsl::locked_until.le(now))
+                    .filter(dsl::failures.ge(max)),
+            )
+            .set(dsl::locked_until.eq(until))
+            .execute(conn)?
+                == 1;
             let locked: i64 = dsl::throttle
                 .find(key)
                 .select(dsl::locked_until)
                 .first(conn)?;
-            Ok(Reserve::Locked(locked))
+            Ok(Reserve::Locked { until: locked, new })
         }
     }
 }

@@ -45,6 +45,7 @@ pub fn insert(conn: &mut DbConn, n: NewAccount) -> ApiResult<Account> {
 
 /// `POST /v1/accounts`: a top-level account and its first user (admin, invited, same email).
 pub fn create_top_level(
+    caller: &Caller,
     conn: &mut DbConn,
     n: NewAccount,
     user_id: String,
@@ -67,6 +68,13 @@ pub fn create_top_level(
             password_hash: None,
             verified: false,
         },
+    )?;
+    crate::db::audit::record(
+        conn,
+        &caller.meta,
+        "account.create",
+        Some(&account.id),
+        Some(&account.id),
     )?;
     Ok((account, user))
 }
@@ -97,6 +105,13 @@ pub fn update_identity(
         return Err(ApiError::conflict("account is closed"));
     }
     store::update_identity(conn, &account.id, name, email)?;
+    crate::db::audit::record(
+        conn,
+        &caller.meta,
+        "account.update",
+        Some(&account.id),
+        Some(&account.id),
+    )?;
     Ok(store::get(conn, &account.id)?)
 }
 
@@ -123,6 +138,15 @@ pub fn delete(conn: &mut DbConn, caller: &Caller, id: &str) -> ApiResult<()> {
         store::add_seats(conn, parent, account.device_seats)?;
     }
     store::delete(conn, &account.id)?;
+    // Recorded against the parent: the deleted account leaves the tree.
+    let on = account.parent_id.as_deref().unwrap_or(&account.id);
+    crate::db::audit::record(
+        conn,
+        &caller.meta,
+        "account.delete",
+        Some(on),
+        Some(&account.id),
+    )?;
     Ok(())
 }
 
@@ -138,6 +162,13 @@ pub fn set_plan(conn: &mut DbConn, caller: &Caller, id: &str, plan_id: &str) -> 
         other => other.into(),
     })?;
     store::set_plan(conn, &account.id, &plan.id)?;
+    crate::db::audit::record(
+        conn,
+        &caller.meta,
+        "account.plan",
+        Some(&account.id),
+        Some(&plan.id),
+    )?;
     Ok(plan)
 }
 
@@ -154,7 +185,15 @@ pub fn create_child(
     }
     n.parent_id = Some(parent.id);
     n.plan_id = Some(parent.plan_id);
-    insert(conn, n)
+    let child = insert(conn, n)?;
+    crate::db::audit::record(
+        conn,
+        &caller.meta,
+        "account.create",
+        Some(&child.id),
+        Some(&child.id),
+    )?;
+    Ok(child)
 }
 
 /// Only the owner may suspend or close an account that holds (or has below it) an owner.
@@ -196,6 +235,13 @@ pub fn edit(conn: &mut DbConn, caller: &Caller, id: &str, e: AccountEdit) -> Api
     }
     if let Some(name) = &e.name {
         store::update_identity(conn, &account.id, Some(name), None)?;
+        crate::db::audit::record(
+            conn,
+            &caller.meta,
+            "account.update",
+            Some(&account.id),
+            Some(&account.id),
+        )?;
     }
     if e.suspended == Some(true) {
         check_no_owner_below(conn, caller, &account.id, "suspend")?;
@@ -217,9 +263,29 @@ pub fn edit(conn: &mut DbConn, caller: &Caller, id: &str, e: AccountEdit) -> Api
             }
         }
         store::set_seats(conn, &account.id, seats)?;
+        let moved = format!("{}: {} -> {seats} seats", account.id, account.device_seats);
+        crate::db::audit::record(
+            conn,
+            &caller.meta,
+            "account.seats",
+            Some(&account.id),
+            Some(&moved),
+        )?;
     }
     if let Some(s) = e.suspended {
         store::set_suspended(conn, &account.id, s)?;
+        let action = if s {
+            "account.suspend"
+        } else {
+            "account.resume"
+        };
+        crate::db::audit::record(
+            conn,
+            &caller.meta,
+            action,
+            Some(&account.id),
+            Some(&account.id),
+        )?;
     }
     Ok(())
 }
@@ -256,6 +322,13 @@ pub fn close(conn: &mut DbConn, caller: &Caller, id: &str) -> ApiResult<Account>
         store::add_seats(conn, parent, account.device_seats)?;
     }
     store::close(conn, &account.id)?;
+    crate::db::audit::record(
+        conn,
+        &caller.meta,
+        "account.close",
+        Some(&account.id),
+        Some(&account.id),
+    )?;
     Ok(store::get(conn, &account.id)?)
 }
 
@@ -268,6 +341,14 @@ pub fn mint_seat_token(conn: &mut DbConn, caller: &Caller, seats: i64) -> ApiRes
         seats,
         caller.id(),
         now(),
+    )?;
+    let minted = format!("{seats} seats");
+    crate::db::audit::record(
+        conn,
+        &caller.meta,
+        "seats.mint",
+        Some(caller.account_id()),
+        Some(&minted),
     )?;
     Ok(token)
 }
@@ -287,5 +368,13 @@ pub fn redeem_seat_token(
         return Err(ApiError::conflict("seat token already redeemed"));
     }
     store::add_seats(conn, &account.id, seats)?;
+    let added = format!("{seats} seats");
+    crate::db::audit::record(
+        conn,
+        &caller.meta,
+        "seats.redeem",
+        Some(&account.id),
+        Some(&added),
+    )?;
     Ok(store::get(conn, &account.id)?)
 }

@@ -6,6 +6,7 @@ use super::throttle;
 use super::users::{self as user_service, NewUser};
 use crate::auth::extractor::{Caller, Credential};
 use crate::auth::Role;
+use crate::db::audit::{self, Meta};
 use crate::db::models::{now, Account, User};
 use crate::db::{accounts, pats, refresh, revoked, users, DbConn};
 use crate::error::{ApiError, ApiResult};
@@ -36,18 +37,21 @@ pub async fn login(
     state: &AppState,
     identity: String,
     password: String,
-    client: Option<String>,
+    meta: Meta,
 ) -> ApiResult<Session> {
     // The attempt is counted before the hash is checked: a locked identity or address gets 429,
     // and parallel guesses can never get more checks than the limit.
-    let keys = throttle::Keys::login(&identity, client.as_deref());
+    let keys = throttle::Keys::login(&identity, meta.ip.as_deref());
     let (k, config) = (keys.clone(), state.config.clone());
     let user = state
         .tx(move |c| {
-            throttle::reserve(c, &config, &k)?;
-            Ok(users::by_login(c, &identity)?)
+            // The count (and a new lock) must commit even when this attempt is refused.
+            if let Err(locked) = throttle::reserve(c, &config, &k, &meta)? {
+                return Ok(Err(locked));
+            }
+            Ok(Ok(users::by_login(c, &identity)?))
         })
-        .await?;
+        .await??;
     let hash = user.as_ref().and_then(|u| u.password_hash.clone());
     let matches = state.hasher.verify(password, hash).await?;
     let user = match (matches, user) {
@@ -188,6 +192,13 @@ pub fn logout(conn: &mut DbConn, caller: &Caller, everywhere: bool) -> ApiResult
     if everywhere {
         users::bump_token_version(conn, caller.id())?;
         refresh::delete_for_user(conn, caller.id())?;
+        crate::db::audit::record(
+            conn,
+            &caller.meta,
+            "user.logout_everywhere",
+            Some(caller.account_id()),
+            Some(caller.id()),
+        )?;
         return Ok(());
     }
     match &caller.credential {
@@ -201,6 +212,13 @@ pub fn logout(conn: &mut DbConn, caller: &Caller, everywhere: bool) -> ApiResult
             pats::delete(conn, id)?;
         }
     }
+    crate::db::audit::record(
+        conn,
+        &caller.meta,
+        "user.logout",
+        Some(caller.account_id()),
+        Some(caller.id()),
+    )?;
     Ok(())
 }
 
@@ -287,7 +305,7 @@ pub struct Registration {
 /// Register a new account and its first user (admin, unverified) and mail a confirmation code.
 /// An email already in use gets the same answer (a made-up id) and its owner gets a mail, so
 /// registration never tells whether an address has an account.
-pub async fn register(state: &AppState, r: Registration) -> ApiResult<String> {
+pub async fn register(state: &AppState, r: Registration, meta: Meta) -> ApiResult<String> {
     if state.config.registration == crate::config::Registration::Closed {
         return Err(ApiError::forbidden("registration is closed"));
     }
@@ -335,6 +353,13 @@ pub async fn register(state: &AppState, r: Registration) -> ApiResult<String> {
                 },
             )?;
             let code = codes::issue(c, Kind::Confirm, &user.id)?;
+            audit::record(
+                c,
+                &meta,
+                "user.register",
+                Some(&user.account_id),
+                Some(&user.id),
+            )?;
             Ok(Ok((user.id, code)))
         })
         .await?;
@@ -350,42 +375,54 @@ pub async fn register(state: &AppState, r: Registration) -> ApiResult<String> {
     }
 }
 
-/// Use a code, counting the attempt against the client's address first (429 when locked).
+/// Use a code, counting the attempt against the client's address first. `Ok(Err(..))` for a
+/// bad code or a locked address: the caller commits (the counts stay) and then refuses.
 fn use_code(
     conn: &mut DbConn,
     config: &crate::config::Config,
-    client: Option<&str>,
+    meta: &Meta,
     kind: Kind,
     code: &str,
-) -> ApiResult<Option<String>> {
-    let keys = throttle::Keys::code(client);
-    throttle::reserve(conn, config, &keys)?;
-    let user = codes::consume(conn, kind, code)?;
-    if user.is_some() {
-        throttle::succeeded(conn, &keys)?;
+    field: &str,
+) -> ApiResult<Result<String, ApiError>> {
+    let keys = throttle::Keys::code(meta.ip.as_deref());
+    if let Err(locked) = throttle::reserve(conn, config, &keys, meta)? {
+        return Ok(Err(locked));
     }
-    Ok(user)
+    match codes::consume(conn, kind, code)? {
+        Some(user) => {
+            throttle::succeeded(conn, &keys)?;
+            Ok(Ok(user))
+        }
+        None => Ok(Err(bad_code(field))),
+    }
 }
 
 /// Use a confirmation code: the user is verified and logged in.
-pub async fn confirm(state: &AppState, code: String, client: Option<String>) -> ApiResult<Session> {
+pub async fn confirm(state: &AppState, code: String, meta: Meta) -> ApiResult<Session> {
     let config = state.config.clone();
     let keys = state.keys.clone();
-    let session = state
+    state
         .tx(move |c| {
-            let Some(user_id) = use_code(c, &config, client.as_deref(), Kind::Confirm, &code)?
-            else {
-                return Ok(None);
+            let user_id = match use_code(c, &config, &meta, Kind::Confirm, &code, "code")? {
+                Ok(u) => u,
+                Err(e) => return Ok(Err(e)),
             };
             users::set_verified(c, &user_id)?;
             let user = users::get(c, &user_id)?;
             if accounts::blocked(c, &user.account_id)? {
                 return Err(ApiError::forbidden("account suspended"));
             }
-            start_session(c, &keys, user).map(Some)
+            audit::record(
+                c,
+                &meta.by(&user.id),
+                "user.confirm",
+                Some(&user.account_id),
+                Some(&user.id),
+            )?;
+            start_session(c, &keys, user).map(Ok)
         })
-        .await?;
-    session.ok_or_else(|| bad_code("code"))
+        .await?
 }
 
 /// Accept an invitation: set the password; the user is active, verified and logged in.
@@ -393,16 +430,16 @@ pub async fn accept_invite(
     state: &AppState,
     code: String,
     password: String,
-    client: Option<String>,
+    meta: Meta,
 ) -> ApiResult<Session> {
     let config = state.config.clone();
     let hash = state.hasher.hash(password).await?;
     let keys = state.keys.clone();
-    let session = state
+    state
         .tx(move |c| {
-            let Some(user_id) = use_code(c, &config, client.as_deref(), Kind::Invite, &code)?
-            else {
-                return Ok(None);
+            let user_id = match use_code(c, &config, &meta, Kind::Invite, &code, "invite")? {
+                Ok(u) => u,
+                Err(e) => return Ok(Err(e)),
             };
             set_password(c, &user_id, &hash)?;
             users::activate(c, &user_id)?;
@@ -410,10 +447,16 @@ pub async fn accept_invite(
             if accounts::blocked(c, &user.account_id)? {
                 return Err(ApiError::forbidden("account suspended"));
             }
-            start_session(c, &keys, user).map(Some)
+            audit::record(
+                c,
+                &meta.by(&user.id),
+                "user.accept_invite",
+                Some(&user.account_id),
+                Some(&user.id),
+            )?;
+            start_session(c, &keys, user).map(Ok)
         })
-        .await?;
-    session.ok_or_else(|| bad_code("invite"))
+        .await?
 }
 
 /// Mail a fresh invitation code to an invited user (no-op for anyone else).
@@ -451,25 +494,29 @@ pub async fn reset_password(
     state: &AppState,
     code: String,
     password: String,
-    client: Option<String>,
+    meta: Meta,
 ) -> ApiResult<()> {
     let config = state.config.clone();
     let hash = state.hasher.hash(password).await?;
-    let done = state
+    state
         .tx(move |c| {
-            let Some(user_id) = use_code(c, &config, client.as_deref(), Kind::Reset, &code)? else {
-                return Ok(false);
+            let user_id = match use_code(c, &config, &meta, Kind::Reset, &code, "code")? {
+                Ok(u) => u,
+                Err(e) => return Ok(Err(e)),
             };
             set_password(c, &user_id, &hash)?;
             users::activate(c, &user_id)?;
-            Ok(true)
+            let user = users::get(c, &user_id)?;
+            audit::record(
+                c,
+                &meta.by(&user.id),
+                "user.reset_password",
+                Some(&user.account_id),
+                Some(&user.id),
+            )?;
+            Ok(Ok(()))
         })
-        .await?;
-    if done {
-        Ok(())
-    } else {
-        Err(bad_code("code"))
-    }
+        .await?
 }
 
 #[derive(Debug, PartialEq, Eq)]

@@ -25,6 +25,13 @@ pub fn create(
         created: now(),
     };
     store::insert(conn, &device)?;
+    crate::db::audit::record(
+        conn,
+        &caller.meta,
+        "device.create",
+        Some(&device.account_id),
+        Some(&device.id),
+    )?;
     Ok(device)
 }
 
@@ -51,5 +58,12 @@ pub fn delete(
         return Err(ApiError::not_found("no such device"));
     }
     accounts::free_seat(conn, &account.id)?;
+    crate::db::audit::record(
+        conn,
+        &caller.meta,
+        "device.delete",
+        Some(&account.id),
+        Some(device_id),
+    )?;
     Ok(())
 }

@@ -105,6 +105,13 @@ pub fn create(
     };
     let pairs: Vec<(String, String)> = labels.into_iter().collect();
     store::insert(conn, &group, &pairs)?;
+    crate::db::audit::record(
+        conn,
+        &caller.meta,
+        "group.create",
+        Some(&group.account_id),
+        Some(&group.id),
+    )?;
     Ok(group)
 }
 
@@ -128,6 +135,13 @@ pub fn delete(
     if !store::delete(conn, &account.id, id)? {
         return Err(no_such_group());
     }
+    crate::db::audit::record(
+        conn,
+        &caller.meta,
+        "group.delete",
+        Some(&account.id),
+        Some(id),
+    )?;
     Ok(())
 }
 
@@ -180,6 +194,14 @@ pub fn set_membership(
         created: now(),
     };
     store::set_membership(conn, &m, roles.is_empty())?;
+    let member = format!("{}/{}", m.group_id, m.user_id);
+    crate::db::audit::record(
+        conn,
+        &caller.meta,
+        "group.member",
+        Some(&m.account_id),
+        Some(&member),
+    )?;
     Ok(())
 }
 

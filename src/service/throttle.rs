@@ -4,6 +4,7 @@
 //! locked, and every attempt (even a right one) answers 429 with `Retry-After`.
 
 use crate::config::Config;
+use crate::db::audit::Meta;
 use crate::db::models::now;
 use crate::db::throttle::{self as store, Reserve};
 use crate::db::DbConn;
@@ -43,25 +44,30 @@ fn locked(until: i64) -> ApiError {
     }
 }
 
-/// Count this attempt, or refuse it with 429 when a key is locked.
-pub fn reserve(conn: &mut DbConn, config: &Config, keys: &Keys) -> ApiResult<()> {
+/// Count this attempt. `Ok(Err(429))` when a key is locked: the caller commits (the count and
+/// the lock must stay) and then refuses. A new lock is written to the audit log.
+pub fn reserve(
+    conn: &mut DbConn,
+    config: &Config,
+    keys: &Keys,
+    meta: &Meta,
+) -> ApiResult<Result<(), ApiError>> {
     let window = config.login_lock_secs * 1_000_000;
     let ts = now();
-    if let Some(k) = &keys.identity {
-        if let Reserve::Locked(until) =
-            store::reserve(conn, k, config.login_max_failures, window, window, ts)?
-        {
-            return Err(locked(until));
+    let limits = [
+        (&keys.identity, config.login_max_failures),
+        (&keys.client, config.login_ip_max_failures),
+    ];
+    for (key, max) in limits {
+        let Some(k) = key else { continue };
+        if let Reserve::Locked { until, new } = store::reserve(conn, k, max, window, window, ts)? {
+            if new {
+                crate::db::audit::record(conn, meta, "login.lockout", None, Some(k))?;
+            }
+            return Ok(Err(locked(until)));
         }
     }
-    if let Some(k) = &keys.client {
-        if let Reserve::Locked(until) =
-            store::reserve(conn, k, config.login_ip_max_failures, window, window, ts)?
-        {
-            return Err(locked(until));
-        }
-    }
-    Ok(())
+    Ok(Ok(()))
 }
 
 /// The attempt succeeded: the identity starts afresh, the address gets its attempt back.

@@ -84,6 +84,13 @@ pub fn create(
         expires_at,
     };
     store::insert(conn, &pat)?;
+    crate::db::audit::record(
+        conn,
+        &caller.meta,
+        "token.create",
+        Some(&user.account_id),
+        Some(&pat.id),
+    )?;
     Ok((pat, token))
 }
 
@@ -109,6 +116,14 @@ pub fn revoke(conn: &mut DbConn, caller: &Caller, id: &str) -> ApiResult<()> {
         managed_user(conn, caller, user).map_err(|_| missing())?;
     }
     store::delete(conn, &pat.id)?;
+    let account = users::find(conn, &pat.user_id)?.map(|u| u.account_id);
+    crate::db::audit::record(
+        conn,
+        &caller.meta,
+        "token.revoke",
+        account.as_deref(),
+        Some(&pat.id),
+    )?;
     Ok(())
 }
 

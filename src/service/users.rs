@@ -67,7 +67,15 @@ pub fn create(
     let account_id = account_id.unwrap_or_else(|| caller.account_id().to_string());
     let account = open_account_locked(conn, caller, &account_id)?;
     n.account_id = account.id;
-    insert(conn, n)
+    let user = insert(conn, n)?;
+    crate::db::audit::record(
+        conn,
+        &caller.meta,
+        "user.create",
+        Some(&user.account_id),
+        Some(&user.id),
+    )?;
+    Ok(user)
 }
 
 /// Take the locks (owners, then the user's account) and decide again on fresh rows, so that
@@ -110,6 +118,13 @@ pub fn remove(conn: &mut DbConn, caller: &Caller, target: Option<User>) -> ApiRe
     let user = lock_and_reload(conn, caller, &user)?;
     check_not_last(conn, &user, None, "remove")?;
     store::delete(conn, &user.id)?;
+    crate::db::audit::record(
+        conn,
+        &caller.meta,
+        "user.remove",
+        Some(&user.account_id),
+        Some(&user.id),
+    )?;
     Ok(())
 }
 
@@ -129,6 +144,14 @@ pub fn update_role(
     }
     check_not_last(conn, &user, Some(role), "demote")?;
     store::set_role(conn, &user.id, role.as_str())?;
+    let change = format!("{}: {} -> {role}", user.id, user.role);
+    crate::db::audit::record(
+        conn,
+        &caller.meta,
+        "user.role",
+        Some(&user.account_id),
+        Some(&change),
+    )?;
     Ok(store::get(conn, &user.id)?)
 }
 
@@ -146,6 +169,13 @@ pub fn update(
         && changes.preferences.is_none();
     if !nothing {
         store::update(conn, &user.id, &changes)?;
+        crate::db::audit::record(
+            conn,
+            &caller.meta,
+            "user.update",
+            Some(&user.account_id),
+            Some(&user.id),
+        )?;
     }
     Ok(store::get(conn, &user.id)?)
 }

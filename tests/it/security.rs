@@ -323,3 +323,121 @@ fn tls_serves_https_with_hsts() {
     assert!(wrong_key.starts_with("TLS_KEY:"), "{wrong_key}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn actions(s: &TestServer, token: &str) -> Vec<String> {
+    let r = s.get("/v1/audit?limit=1000", token).expect(200);
+    r.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn changes_are_audited_with_actor_account_ip_and_request_id() {
+    let s = TestServer::start();
+    let (acc, _) = s.account("Acme");
+    let (admin_id, admin) = s.user(&acc, "admin");
+    let child = s.child(&acc, "Child", 0);
+    let (other, _) = s.account("Other");
+    s.post(
+        &format!("/v1/accounts/{acc}/devices"),
+        &s.owner_token,
+        json!({"name": "d"}),
+    )
+    .expect(409);
+    let created = s.post(
+        "/user/create",
+        &admin,
+        json!({"email": "n@acme.test", "role": "user", "password": PASSWORD}),
+    );
+    let uid = created.id();
+    let rid = created.header("x-request-id").unwrap().to_string();
+    s.post(
+        "/user/updateRole",
+        &admin,
+        json!({"id": uid, "role": "admin"}),
+    )
+    .expect(200);
+    s.form(
+        "POST",
+        &format!("/v1/accounts/{child}"),
+        &admin,
+        "suspended=1",
+    )
+    .expect(200);
+    s.post("/v1/tokens", &admin, json!({"description": "t"}))
+        .expect(201);
+    s.post("/v1/groups", &admin, json!({"id": "ops"}))
+        .expect(201);
+    s.post("/user/remove", &admin, json!({"id": uid}))
+        .expect(204);
+    s.put(
+        &format!("/v1/accounts/{other}"),
+        &s.owner_token,
+        json!({"name": "Other Co"}),
+    )
+    .expect(200);
+    for _ in 0..11 {
+        s.try_login("victim@nowhere.test", "wrong password");
+    }
+    let log = s
+        .get("/v1/audit?limit=1000", &s.owner_token)
+        .expect(200)
+        .body;
+    let entry = log["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "user.create" && e["target"] == uid.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (entry["actorId"].as_str(), entry["accountId"].as_str()),
+        (Some(admin_id.as_str()), Some(acc.as_str()))
+    );
+    assert_eq!(
+        (entry["ip"].as_str(), entry["requestId"].as_str()),
+        (Some("127.0.0.1"), Some(rid.as_str()))
+    );
+    assert!(entry["time"].as_str().unwrap().ends_with('Z'));
+    let all = actions(&s, &s.owner_token);
+    for a in [
+        "account.create",
+        "user.create",
+        "user.role",
+        "account.suspend",
+        "token.create",
+        "group.create",
+        "user.remove",
+        "account.update",
+        "login.lockout",
+    ] {
+        assert!(all.contains(&a.to_string()), "{a} missing from {all:?}");
+    }
+    // The admin sees its tree (including the child), not the other account nor the lockout.
+    let mine = s.get("/v1/audit?limit=1000", &admin).expect(200).body;
+    let accounts: Vec<&str> = mine["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["accountId"].as_str())
+        .collect();
+    assert!(accounts.contains(&child.as_str()));
+    assert!(
+        accounts.iter().all(|a| *a == acc || *a == child),
+        "{accounts:?}"
+    );
+    assert!(!actions(&s, &admin).contains(&"login.lockout".to_string()));
+    let filtered = s.get("/v1/audit?filter=user.", &admin).expect(200).body;
+    assert!(filtered["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["action"].as_str().unwrap().starts_with("user.")));
+    // A failed change writes no entry; plain users may not read the log.
+    assert!(!all.iter().any(|a| a == "device.create"));
+    let (_, user) = s.user(&acc, "user");
+    s.get("/v1/audit", &user).expect(403);
+}
