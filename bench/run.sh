@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Benchmarks of the hot paths. Every figure is a ratio taken in this one run (absolute numbers
+# drift on shared machines). Not part of the test suite.
+#
+#   bash bench/run.sh              SQLite, full size (1,000,000 users, 100,000-account tree)
+#   bash bench/run.sh --postgres   the same on PostgreSQL (127.0.0.1:5432, user postgres)
+#   bash bench/run.sh --quick      small data and short runs (a smoke test of the script)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BACKEND=sqlite
+QUICK=0
+for arg in "$@"; do
+    case "$arg" in
+        --postgres) BACKEND=postgres ;;
+        --quick) QUICK=1 ;;
+        *) echo "usage: bash bench/run.sh [--postgres] [--quick]" >&2; exit 2 ;;
+    esac
+done
+if [ "$QUICK" = 1 ]; then USERS=20000; TREE=5000; SMALL=1000; DUR=2s; SECS=2
+else USERS=1000000; TREE=100000; SMALL=10000; DUR=10s; SECS=10; fi
+COST=${BCRYPT_COST:-12}
+CORES=$(nproc)
+
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+cargo build --release -q
+BIN=target/release/accountd
+WORK=$(mktemp -d)
+PID=
+PGDB=
+cleanup() {
+    [ -n "$PID" ] && kill "$PID" 2>/dev/null || true
+    [ -n "$PGDB" ] && psql -q postgres://postgres@127.0.0.1:5432/postgres -c "DROP DATABASE IF EXISTS $PGDB WITH (FORCE)" || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+if [ "$BACKEND" = postgres ]; then
+    PGDB="accountd_bench_$$"
+    psql -q postgres://postgres@127.0.0.1:5432/postgres -c "CREATE DATABASE $PGDB"
+    DB="postgres://postgres@127.0.0.1:5432/$PGDB"
+    sql() { psql -qAt "$DB" -c "$1"; }
+else
+    DB="sqlite://$WORK/bench.db"
+    sql() { python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])' "$WORK/bench.db" "$1"; }
+fi
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+export DATABASE_URL="$DB" LISTEN_ADDR="127.0.0.1:$PORT" RUST_LOG=warn MAIL_DIR="$WORK/mail" BCRYPT_COST="$COST" \
+    JWT_SECRET=bench-secret-bench-secret-bench-secret-0 LOGIN_IP_MAX_FAILURES=100000
+API="http://127.0.0.1:$PORT"
+
+echo "== seeding $BACKEND: $USERS users, a $TREE-account tree, a $SMALL-account tree"
+$BIN bootstrap --email owner@bench.test --password bench-password >/dev/null
+HASH=$(sql "SELECT password_hash FROM users WHERE email_lower = 'owner@bench.test'")
+python3 bench/seed.py "$DB" "$HASH" "$USERS" "$TREE" "$SMALL"
+
+$BIN > "$WORK/server.log" 2>&1 &
+PID=$!
+for _ in $(seq 1 100); do curl -sf "$API/healthz" >/dev/null && break; sleep 0.1; done
+rss() { awk '/^VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$PID/status"; }
+hwm() { awk '/^VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$PID/status"; }
+RSS_IDLE=$(rss)
+LOGIN='{"email": "owner@bench.test", "password": "bench-password"}'
+TOKEN=$(curl -s -X POST "$API/user/login" -H 'Content-Type: application/json' -d "$LOGIN" \
+    | python3 -c 'import sys, json; print(json.load(sys.stdin)["token"])')
+AUTH="Authorization: Bearer $TOKEN"
+
+rps() { awk '/Requests\/sec/ {print $2}'; }
+# Successful answers per second from wrk's output.
+ok_rps() { python3 -c '
+import re, sys
+t = sys.stdin.read()
+total = int(re.search(r"(\d+) requests in", t).group(1))
+bad = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
+print((total - (int(bad.group(1)) if bad else 0)) / float(sys.argv[1]))' "$SECS"; }
+ratio() { python3 -c 'import sys; print(f"{float(sys.argv[1]) / float(sys.argv[2]):.2f}")' "$1" "$2"; }
+p99() { awk '/ 99%/ {print $2}'; }
+
+echo "== P1: authenticated read versus /healthz, 64 connections"
+HEALTH=$(wrk -t2 -c64 -d"$DUR" "$API/healthz" | rps)
+READ=$(wrk -t2 -c64 -d"$DUR" -H "$AUTH" "$API/v1/accounts/bench-bulk" | rps)
+TARGET=0.35; [ "$BACKEND" = postgres ] && TARGET=0.15
+echo "P1 $BACKEND: GET /v1/accounts/{id} $READ req/s / GET /healthz $HEALTH req/s = $(ratio "$READ" "$HEALTH") (target >= $TARGET)"
+
+echo "== P2: logins versus the hash bound (cores / one bcrypt verify at cost $COST)"
+VERIFY=$(for _ in 1 2 3 4 5; do
+    curl -s -o /dev/null -w '%{time_total}\n' -X POST "$API/user/login" -H 'Content-Type: application/json' -d "$LOGIN"
+done | sort -n | sed -n 3p)
+BOUND=$(python3 -c "print($CORES / $VERIFY)")
+for C in 4 64; do
+    OUT=$(BODY="$LOGIN" wrk -t2 -c"$C" -d"$DUR" --latency -s bench/post.lua "$API/user/login")
+    OK=$(echo "$OUT" | ok_rps)
+    MAX=$(echo "$OUT" | awk '/Latency/ && !/Distribution/ {print $4; exit}')
+    echo "P2 $BACKEND: logins at $C connections $OK/s / bound $(printf %.2f "$BOUND")/s = $(ratio "$OK" "$BOUND") (target >= 0.95); slowest answer $MAX (excess answered 503 at once)"
+done
+BODY="$LOGIN" wrk -t1 -c64 -d"$DUR" -s bench/post.lua "$API/user/login" >/dev/null &
+FLOOD=$!
+sleep 1
+P99=$(wrk -t1 -c8 -d"$DUR" --latency -H "$AUTH" "$API/v1/accounts/bench-bulk" | p99)
+wait "$FLOOD" || true
+echo "P2 $BACKEND: authenticated read p99 during the login flood $P99 (target < 50ms)"
+RSS_LOAD=$(hwm)
+
+echo "== P3: /user/find page 10,000 versus page 1 (limit 100, $USERS users)"
+LAST=$((USERS - 100))
+CURSOR=$(python3 -c "import base64, sys; print(base64.urlsafe_b64encode(f'{1000 + $LAST}:bu-{$LAST}'.encode()).decode().rstrip('='))")
+FIRST=$(BODY='{"limit": 100}' wrk -t1 -c4 -d"$DUR" -H "$AUTH" -s bench/post.lua "$API/user/find" | rps)
+DEEP=$(BODY="{\"limit\": 100, \"next\": \"$CURSOR\"}" wrk -t1 -c4 -d"$DUR" -H "$AUTH" -s bench/post.lua "$API/user/find" | rps)
+echo "P3 $BACKEND: time of page $((USERS / 100)) / page 1 = $(ratio "$FIRST" "$DEEP") (target <= 1.5)"
+
+echo "== P4: account trees"
+ALL=$(curl -s -o "$WORK/all.json" -w '%{time_total}' -H "$AUTH" "$API/v1/accounts/bench-tree/allChildren")
+N=$(python3 -c "import json; print(len(json.load(open('$WORK/all.json'))['data']))")
+DESC=$(curl -s -o /dev/null -w '%{time_total}' -H "$AUTH" "$API/v1/accounts/bench-small/descendants")
+echo "P4 $BACKEND: allChildren of $N accounts ${ALL}s / 1s target = $(ratio "$ALL" 1) (target <= 1)"
+echo "P4 $BACKEND: descendants of a $((SMALL + 1))-account tree ${DESC}s / 0.2s target = $(ratio "$DESC" 0.2) (target <= 1)"
+
+echo "P5 $BACKEND: RSS idle ${RSS_IDLE} MB (target < 30), peak under load ${RSS_LOAD} MB (target < 64)"
