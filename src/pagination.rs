@@ -170,27 +170,35 @@ impl PageRequest {
 }
 
 /// Apply a page's keyset condition, order and limit to a boxed query sorted by `(created, id)`.
+/// The condition is a row-value comparison, `(created, id) > (?, ?)`, which both backends answer
+/// with one index seek, so page 10,000 costs what page 1 costs.
 #[macro_export]
 macro_rules! keyset {
-    ($query:expr, $created:expr, $id:expr, $page:expr) => {{
+    ($query:expr, $created:path, $id:path, $page:expr) => {{
         use diesel::prelude::*;
+        let row = || {
+            format!(
+                "({}, {})",
+                <$created as diesel::Column>::NAME,
+                <$id as diesel::Column>::NAME
+            )
+        };
+        let after = |op: &str, c: &$crate::pagination::Cursor| {
+            diesel::dsl::sql::<diesel::sql_types::Bool>(&format!("{} {op} (", row()))
+                .bind::<diesel::sql_types::BigInt, _>(c.created)
+                .sql(", ")
+                .bind::<diesel::sql_types::Text, _>(c.id.clone())
+                .sql(")")
+        };
         let q = $query;
         let q = match &$page.direction {
             $crate::pagination::Direction::Forward(None) => q.order(($created.asc(), $id.asc())),
-            $crate::pagination::Direction::Forward(Some(c)) => q
-                .filter(
-                    $created
-                        .gt(c.created)
-                        .or($created.eq(c.created).and($id.gt(c.id.clone()))),
-                )
-                .order(($created.asc(), $id.asc())),
-            $crate::pagination::Direction::Backward(c) => q
-                .filter(
-                    $created
-                        .lt(c.created)
-                        .or($created.eq(c.created).and($id.lt(c.id.clone()))),
-                )
-                .order(($created.desc(), $id.desc())),
+            $crate::pagination::Direction::Forward(Some(c)) => {
+                q.filter(after(">", c)).order(($created.asc(), $id.asc()))
+            }
+            $crate::pagination::Direction::Backward(c) => {
+                q.filter(after("<", c)).order(($created.desc(), $id.desc()))
+            }
         };
         q.limit($page.fetch())
     }};
