@@ -156,6 +156,27 @@ impl Config {
                 },
             }
         };
+        let cors_origins: Vec<String> = var("CORS_ORIGINS")
+            .map(|v| {
+                v.split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        for o in &cors_origins {
+            let rest = o
+                .strip_prefix("https://")
+                .or_else(|| o.strip_prefix("http://"));
+            let ok = rest.is_some_and(|r| {
+                !r.is_empty() && !r.contains('/') && !r.contains('*') && !r.contains(' ')
+            });
+            if !ok {
+                return Err(format!(
+                    "CORS_ORIGINS: {o:?} is not an origin like https://dash.example.com (no path, no wildcard)"
+                ));
+            }
+        }
         let cores = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2) as i64;
@@ -178,14 +199,7 @@ impl Config {
             smtp_url,
             mail_from: var("MAIL_FROM").unwrap_or_else(|| "accountd@localhost".into()),
             mail_dir: PathBuf::from(var("MAIL_DIR").unwrap_or_else(|| "./mail".into())),
-            cors_origins: var("CORS_ORIGINS")
-                .map(|v| {
-                    v.split(',')
-                        .map(|s| s.trim().to_string())
-                        .filter(|s| !s.is_empty())
-                        .collect()
-                })
-                .unwrap_or_default(),
+            cors_origins,
             tls,
             access_token_ttl_secs,
             db_pool_size,

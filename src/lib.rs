@@ -174,10 +174,15 @@ pub fn serve(
                         .match_pattern()
                         .unwrap_or_else(|| "unmatched".into());
                     if let Some(state) = res.request().app_data::<web::Data<AppState>>() {
-                        let method = res.request().method().to_string();
+                        // Only standard methods become labels: anything else would grow the series.
+                        let method = match res.request().method().as_str() {
+                            m @ ("GET" | "POST" | "PUT" | "DELETE" | "PATCH" | "HEAD"
+                            | "OPTIONS") => m,
+                            _ => "other",
+                        };
                         state
                             .metrics
-                            .observe(&method, &route, status.as_u16(), started.elapsed());
+                            .observe(method, &route, status.as_u16(), started.elapsed());
                     }
                     if status.is_server_error() {
                         let detail = res

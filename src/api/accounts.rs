@@ -256,7 +256,7 @@ pub struct CreatePlan {
 }
 
 pub async fn create_plan(
-    _: Owner,
+    Owner(caller): Owner,
     state: State,
     body: Json<CreatePlan>,
 ) -> ApiResult<HttpResponse> {
@@ -274,6 +274,13 @@ pub async fn create_plan(
     let plan = state
         .tx(move |c| {
             crate::db::plans::insert(c, &plan)?;
+            crate::db::audit::record(
+                c,
+                &caller.meta,
+                "plan.create",
+                Some(caller.account_id()),
+                Some(&plan.id),
+            )?;
             Ok(plan)
         })
         .await?;

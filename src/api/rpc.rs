@@ -60,14 +60,28 @@ pub async fn rpc(
         log::error!("{rid} rpc {}: {detail}", frame.method);
     }
     let mut out = json!({ "v": 2, "src": "accountd", "dst": frame.src, "id": frame.id });
+    let mut retry_after = None;
     match answer {
         Ok(Some(result)) => out["result"] = result,
         Ok(None) => {}
         Err(e) => {
-            out["error"] = json!({ "code": e.status_code().as_u16(), "message": message(&e) })
+            out["error"] = json!({ "code": e.status_code().as_u16(), "message": message(&e) });
+            // A locked or busy answer says when to come back, in the frame and the header.
+            retry_after = match &e {
+                ApiError::TooManyRequests { retry_after, .. } => Some(*retry_after),
+                ApiError::Unavailable(_) => Some(1),
+                _ => None,
+            };
+            if let Some(secs) = retry_after {
+                out["error"]["retryAfter"] = json!(secs);
+            }
         }
     }
-    super::no_store(HttpResponse::Ok().json(out))
+    let mut res = HttpResponse::Ok();
+    if let Some(secs) = retry_after {
+        res.insert_header((actix_web::http::header::RETRY_AFTER, secs.to_string()));
+    }
+    super::no_store(res.json(out))
 }
 
 fn frame_error(code: u16, msg: &str, dst: Option<String>, id: Option<Value>) -> HttpResponse {

@@ -6,14 +6,15 @@ use super::DbConn;
 use diesel::prelude::*;
 
 pub enum Reserve {
-    /// The attempt is counted; go on and check the secret.
-    Granted,
-    /// Locked until this time (microseconds); `new` when this attempt set the lock.
-    Locked { until: i64, new: bool },
+    /// The attempt is counted; go on and check the secret. `locked_now`: it was the last one
+    /// allowed, and the key is locked from now on (a success will clear it).
+    Granted { locked_now: bool },
+    /// Locked until this time (microseconds).
+    Locked { until: i64 },
 }
 
-/// Count one attempt for `key` unless it is locked or at `max` failures within `window`; at
-/// the limit the key is locked for `lock`. All times in microseconds.
+/// Count one attempt for `key` unless it is locked; the attempt that reaches `max` failures in
+/// the window locks the key for `lock` at once. All times in microseconds.
 pub fn reserve(
     conn: &mut DbConn,
     key: &str,
@@ -22,124 +23,117 @@ pub fn reserve(
     lock: i64,
     now: i64,
 ) -> QueryResult<Reserve> {
-    reserve_try(conn, key, max, window, lock, now, 0)
-}
-
-fn reserve_try(
-    conn: &mut DbConn,
-    key: &str,
-    max: i32,
-    window: i64,
-    lock: i64,
-    now: i64,
-    tries: u8,
-) -> QueryResult<Reserve> {
-    if tries > 4 {
-        // Contention that does not settle: ask the client to come back in a second.
-        return Ok(Reserve::Locked {
-            until: now + 1_000_000,
-            new: false,
-        });
-    }
-    // In the window, under the limit, not locked: count it.
-    let counted = diesel::update(
-        dsl::throttle
-            .find(key)
-            .filter(dsl::failures.lt(max))
-            .filter(dsl::locked_until.le(now))
-            .filter(dsl::window_start.gt(now - window)),
-    )
-    .set(dsl::failures.eq(dsl::failures + 1))
-    .execute(conn)?;
-    if counted == 1 {
-        return Ok(Reserve::Granted);
-    }
-    // A window that ended (and no lock in force) starts again with this attempt.
-    let restarted = diesel::update(
-        dsl::throttle
-            .find(key)
-            .filter(dsl::locked_until.le(now))
-            .filter(dsl::window_start.le(now - window)),
-    )
-    .set((
-        dsl::failures.eq(1),
-        dsl::window_start.eq(now),
-        dsl::locked_until.eq(0),
-    ))
-    .execute(conn)?;
-    if restarted == 1 {
-        return Ok(Reserve::Granted);
-    }
-    let row: Option<(i32, i64)> = dsl::throttle
-        .find(key)
-        .select((dsl::failures, dsl::locked_until))
-        .first(conn)
-        .optional()?;
-    match row {
-        None => {
-            // First attempt for this key. In a savepoint: a concurrent first insert wins and
-            // this one is counted by trying again.
-            let inserted = conn.transaction(|c| {
-                diesel::insert_into(dsl::throttle)
-                    .values((
-                        dsl::key.eq(key),
-                        dsl::failures.eq(1),
-                        dsl::window_start.eq(now),
-                        dsl::locked_until.eq(0),
-                    ))
-                    .execute(c)
+    for _ in 0..5 {
+        // In the window, under the limit, not locked: count it.
+        let counted = diesel::update(
+            dsl::throttle
+                .find(key)
+                .filter(dsl::failures.lt(max))
+                .filter(dsl::locked_until.le(now))
+                .filter(dsl::window_start.gt(now - window)),
+        )
+        .set(dsl::failures.eq(dsl::failures + 1))
+        .execute(conn)?;
+        if counted == 1 {
+            return Ok(Reserve::Granted {
+                locked_now: lock_if_full(conn, key, max, lock, now)?,
             });
-            match inserted {
-                Ok(_) => Ok(Reserve::Granted),
-                Err(diesel::result::Error::DatabaseError(
-                    diesel::result::DatabaseErrorKind::UniqueViolation,
-                    _,
-                )) => reserve_try(conn, key, max, window, lock, now, tries + 1),
-                Err(e) => Err(e),
+        }
+        // A window that ended (and no lock in force) starts again with this attempt.
+        let restarted = diesel::update(
+            dsl::throttle
+                .find(key)
+                .filter(dsl::locked_until.le(now))
+                .filter(dsl::window_start.le(now - window)),
+        )
+        .set((
+            dsl::failures.eq(1),
+            dsl::window_start.eq(now),
+            dsl::locked_until.eq(0),
+        ))
+        .execute(conn)?;
+        if restarted == 1 {
+            return Ok(Reserve::Granted {
+                locked_now: lock_if_full(conn, key, max, lock, now)?,
+            });
+        }
+        let row: Option<(i32, i64)> = dsl::throttle
+            .find(key)
+            .select((dsl::failures, dsl::locked_until))
+            .first(conn)
+            .optional()?;
+        match row {
+            None => {
+                // The first attempt for this key. In a savepoint: when a concurrent first insert
+                // wins, count again.
+                let inserted = conn.transaction(|c| {
+                    diesel::insert_into(dsl::throttle)
+                        .values((
+                            dsl::key.eq(key),
+                            dsl::failures.eq(1),
+                            dsl::window_start.eq(now),
+                            dsl::locked_until.eq(0),
+                        ))
+                        .execute(c)
+                });
+                match inserted {
+                    Ok(_) => {
+                        return Ok(Reserve::Granted {
+                            locked_now: lock_if_full(conn, key, max, lock, now)?,
+                        })
+                    }
+                    Err(diesel::result::Error::DatabaseError(
+                        diesel::result::DatabaseErrorKind::UniqueViolation,
+                        _,
+                    )) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Some((_, until)) if until > now => return Ok(Reserve::Locked { until }),
+            // Under the limit after all: the row committed between our statements (PostgreSQL
+            // reads each statement's own snapshot), so count again.
+            Some((failures, _)) if failures < max => {}
+            Some(_) => {
+                // At the limit with no lock in force (a race with a lock that just ended).
+                lock_if_full(conn, key, max, lock, now)?;
+                return Ok(Reserve::Locked { until: now + lock });
             }
         }
-        Some((_, locked_until)) if locked_until > now => Ok(Reserve::Locked {
-            until: locked_until,
-            new: false,
-        }),
-        // Under the limit after all: the row committed between our statements (PostgreSQL reads
-        // each statement's own snapshot), so count again.
-        Some((failures, _)) if failures < max => {
-            reserve_try(conn, key, max, window, lock, now, tries + 1)
-        }
-        Some(_) => {
-            // At the limit within the window: lock (the first one to get here sets the time).
-            let until = now + lock;
-            let new = diesel::update(
-                dsl::throttle
-                    .find(key)
-                    .filter(dsl::locked_until.le(now))
-                    .filter(dsl::failures.ge(max)),
-            )
-            .set(dsl::locked_until.eq(until))
-            .execute(conn)?
-                == 1;
-            let locked: i64 = dsl::throttle
-                .find(key)
-                .select(dsl::locked_until)
-                .first(conn)?;
-            Ok(Reserve::Locked { until: locked, new })
-        }
     }
+    // Contention that does not settle: ask the client to come back in a second.
+    Ok(Reserve::Locked {
+        until: now + 1_000_000,
+    })
 }
 
-/// A success: forget the key's failures.
+/// Lock the key if it has reached `max` failures; true when this call set the lock.
+fn lock_if_full(conn: &mut DbConn, key: &str, max: i32, lock: i64, now: i64) -> QueryResult<bool> {
+    diesel::update(
+        dsl::throttle
+            .find(key)
+            .filter(dsl::failures.ge(max))
+            .filter(dsl::locked_until.le(now)),
+    )
+    .set(dsl::locked_until.eq(now + lock))
+    .execute(conn)
+    .map(|n| n == 1)
+}
+
+/// A success: forget the key's failures (and any lock its last attempt set).
 pub fn clear(conn: &mut DbConn, key: &str) -> QueryResult<()> {
     diesel::delete(dsl::throttle.find(key))
         .execute(conn)
         .map(|_| ())
 }
 
-/// A success for a key that also counts other users' attempts (an address): give back the
-/// attempt this one reserved.
-pub fn release(conn: &mut DbConn, key: &str) -> QueryResult<()> {
+/// Give back an attempt (a success from a shared address, or an attempt that was never
+/// checked because the server was busy); a lock set by it is lifted.
+pub fn release(conn: &mut DbConn, key: &str, max: i32) -> QueryResult<()> {
     diesel::update(dsl::throttle.find(key).filter(dsl::failures.gt(0)))
         .set(dsl::failures.eq(dsl::failures - 1))
+        .execute(conn)?;
+    diesel::update(dsl::throttle.find(key).filter(dsl::failures.lt(max)))
+        .set(dsl::locked_until.eq(0))
         .execute(conn)
         .map(|_| ())
 }

@@ -76,6 +76,13 @@ pub fn create_top_level(
         Some(&account.id),
         Some(&account.id),
     )?;
+    crate::db::audit::record(
+        conn,
+        &caller.meta,
+        "user.create",
+        Some(&account.id),
+        Some(&user.id),
+    )?;
     Ok((account, user))
 }
 

@@ -41,19 +41,34 @@ pub async fn login(
 ) -> ApiResult<Session> {
     // The attempt is counted before the hash is checked: a locked identity or address gets 429,
     // and parallel guesses can never get more checks than the limit.
-    let keys = throttle::Keys::login(&identity, meta.ip.as_deref());
-    let (k, config) = (keys.clone(), state.config.clone());
-    let user = state
+    if identity.is_empty() || identity.len() > 254 {
+        return Err(bad_login());
+    }
+    let config = state.config.clone();
+    let (user, keys) = state
         .tx(move |c| {
+            let user = users::by_login(c, &identity)?;
+            let keys = throttle::Keys::login(&identity, user.as_ref(), meta.ip.as_deref());
             // The count (and a new lock) must commit even when this attempt is refused.
-            if let Err(locked) = throttle::reserve(c, &config, &k, &meta)? {
+            if let Err(locked) = throttle::reserve(c, &config, &keys, &meta)? {
                 return Ok(Err(locked));
             }
-            Ok(Ok(users::by_login(c, &identity)?))
+            Ok(Ok((user, keys)))
         })
         .await??;
     let hash = user.as_ref().and_then(|u| u.password_hash.clone());
-    let matches = state.hasher.verify(password, hash).await?;
+    let matches = match state.hasher.verify(password, hash).await {
+        Ok(m) => m,
+        Err(busy @ ApiError::Unavailable(_)) => {
+            // Never checked: the attempt must not count as a failure.
+            let (k, config) = (keys.clone(), state.config.clone());
+            state
+                .tx(move |c| throttle::unchecked(c, &config, &k))
+                .await?;
+            return Err(busy);
+        }
+        Err(e) => return Err(e),
+    };
     let user = match (matches, user) {
         (true, Some(u)) => u,
         _ => return Err(bad_login()),
@@ -62,9 +77,10 @@ pub async fn login(
         return Err(ApiError::forbidden("email address not verified"));
     }
     let jwt = state.keys.clone();
+    let config = state.config.clone();
     state
         .tx(move |c| {
-            throttle::succeeded(c, &keys)?;
+            throttle::succeeded(c, &config, &keys)?;
             if accounts::blocked(c, &user.account_id)? {
                 return Err(ApiError::forbidden("account suspended"));
             }
@@ -391,7 +407,7 @@ fn use_code(
     }
     match codes::consume(conn, kind, code)? {
         Some(user) => {
-            throttle::succeeded(conn, &keys)?;
+            throttle::succeeded(conn, config, &keys)?;
             Ok(Ok(user))
         }
         None => Ok(Err(bad_code(field))),

@@ -193,6 +193,10 @@ pub fn set_membership(
         roles: serde_json::to_string(&roles).map_err(|e| ApiError::internal(e.to_string()))?,
         created: now(),
     };
+    let before = store::membership(conn, &m.account_id, &m.group_id, &m.user_id)?;
+    if roles.is_empty() && before.is_none() {
+        return Ok(());
+    }
     store::set_membership(conn, &m, roles.is_empty())?;
     let member = format!("{}/{}", m.group_id, m.user_id);
     crate::db::audit::record(

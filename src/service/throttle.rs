@@ -1,11 +1,12 @@
-//! Brute-force protection for logins and codes: failures are counted per identity and per
-//! client address in the database, reserved before the secret is checked, so neither parallel
-//! guesses nor several instances can get more checks than the limit. At the limit the key is
-//! locked, and every attempt (even a right one) answers 429 with `Retry-After`.
+//! Brute-force protection for logins and codes: failures are counted per user (or, for an
+//! unknown name, per login string) and per client address in the database, reserved before the
+//! secret is checked, so neither parallel guesses nor several instances get more checks than
+//! the limit. The attempt that reaches the limit locks the key at once; then every attempt (even
+//! a right one) answers 429 with `Retry-After` until the lock ends.
 
 use crate::config::Config;
 use crate::db::audit::Meta;
-use crate::db::models::now;
+use crate::db::models::{now, User};
 use crate::db::throttle::{self as store, Reserve};
 use crate::db::DbConn;
 use crate::error::{ApiError, ApiResult};
@@ -15,14 +16,22 @@ use crate::error::{ApiError, ApiResult};
 pub struct Keys {
     identity: Option<String>,
     client: Option<String>,
+    /// The user (id, account) behind the identity, for the audit log of a lockout.
+    user: Option<(String, String)>,
 }
 
 impl Keys {
-    /// A password login for `identity` (email or username) from `client` (its address).
-    pub fn login(identity: &str, client: Option<&str>) -> Keys {
+    /// A password login for `identity` (email or username) resolving to `user`, from `client`.
+    /// A known user has one counter whatever name it logs in with.
+    pub fn login(identity: &str, user: Option<&User>, client: Option<&str>) -> Keys {
+        let identity = match user {
+            Some(u) => format!("user:{}", u.id),
+            None => format!("login:{}", identity.trim().to_lowercase()),
+        };
         Keys {
-            identity: Some(format!("login:{}", identity.trim().to_lowercase())),
+            identity: Some(identity),
             client: client.map(|c| format!("ip:{c}")),
+            user: user.map(|u| (u.id.clone(), u.account_id.clone())),
         }
     }
 
@@ -32,20 +41,23 @@ impl Keys {
         Keys {
             identity: None,
             client: client.map(|c| format!("ip:{c}")),
+            user: None,
         }
     }
 }
 
 fn locked(until: i64) -> ApiError {
-    let secs = ((until - now()) / 1_000_000).max(1) as u64;
+    // Rounded up: a client that waits exactly this long is let in.
+    let secs = ((until - now() + 999_999) / 1_000_000).max(1) as u64;
     ApiError::TooManyRequests {
         message: "too many failed attempts; try again later".into(),
         retry_after: secs,
     }
 }
 
-/// Count this attempt. `Ok(Err(429))` when a key is locked: the caller commits (the count and
-/// the lock must stay) and then refuses. A new lock is written to the audit log.
+/// Count this attempt. `Ok(Err(429))` when a key is locked: the caller commits (the counts must
+/// stay) and then refuses. The address is checked first, so a locked address cannot go on
+/// locking identities. A new lock is written to the audit log.
 pub fn reserve(
     conn: &mut DbConn,
     config: &Config,
@@ -55,28 +67,45 @@ pub fn reserve(
     let window = config.login_lock_secs * 1_000_000;
     let ts = now();
     let limits = [
-        (&keys.identity, config.login_max_failures),
-        (&keys.client, config.login_ip_max_failures),
+        (&keys.client, config.login_ip_max_failures, true),
+        (&keys.identity, config.login_max_failures, false),
     ];
-    for (key, max) in limits {
+    for (key, max, is_client) in limits {
         let Some(k) = key else { continue };
-        if let Reserve::Locked { until, new } = store::reserve(conn, k, max, window, window, ts)? {
-            if new {
-                crate::db::audit::record(conn, meta, "login.lockout", None, Some(k))?;
+        match store::reserve(conn, k, max, window, window, ts)? {
+            Reserve::Locked { until } => return Ok(Err(locked(until))),
+            Reserve::Granted { locked_now: true } => {
+                let (target, account) = match (&keys.user, is_client) {
+                    (_, true) => (k.clone(), None),
+                    (Some((user, account)), false) => (user.clone(), Some(account.as_str())),
+                    (None, false) => ("unknown identity".to_string(), None),
+                };
+                crate::db::audit::record(conn, meta, "login.lockout", account, Some(&target))?;
             }
-            return Ok(Err(locked(until)));
+            Reserve::Granted { locked_now: false } => {}
         }
     }
     Ok(Ok(()))
 }
 
 /// The attempt succeeded: the identity starts afresh, the address gets its attempt back.
-pub fn succeeded(conn: &mut DbConn, keys: &Keys) -> ApiResult<()> {
+pub fn succeeded(conn: &mut DbConn, config: &Config, keys: &Keys) -> ApiResult<()> {
     if let Some(k) = &keys.identity {
         store::clear(conn, k)?;
     }
     if let Some(k) = &keys.client {
-        store::release(conn, k)?;
+        store::release(conn, k, config.login_ip_max_failures)?;
+    }
+    Ok(())
+}
+
+/// The attempt was never checked (the server was too busy): give both attempts back.
+pub fn unchecked(conn: &mut DbConn, config: &Config, keys: &Keys) -> ApiResult<()> {
+    if let Some(k) = &keys.identity {
+        store::release(conn, k, config.login_max_failures)?;
+    }
+    if let Some(k) = &keys.client {
+        store::release(conn, k, config.login_ip_max_failures)?;
     }
     Ok(())
 }

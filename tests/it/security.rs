@@ -441,3 +441,52 @@ fn changes_are_audited_with_actor_account_ip_and_request_id() {
     let (_, user) = s.user(&acc, "user");
     s.get("/v1/audit", &user).expect(403);
 }
+
+#[test]
+fn one_user_has_one_counter_whatever_name_it_logs_in_with() {
+    let s = TestServer::start();
+    let (acc, _) = s.account("Acme");
+    s.post("/user/create", &s.owner_token, json!({"email": "dual@acme.test", "username": "dual", "role": "user", "password": PASSWORD, "accountId": acc}))
+        .expect(201);
+    for i in 0..10 {
+        let body = if i % 2 == 0 {
+            json!({"email": "dual@acme.test", "password": "wrong password"})
+        } else {
+            json!({"username": "dual", "password": "wrong password"})
+        };
+        assert_eq!(s.call("POST", "/user/login", None, Some(body)).status, 401);
+    }
+    s.call(
+        "POST",
+        "/user/login",
+        None,
+        Some(json!({"username": "DUAL", "password": PASSWORD})),
+    )
+    .expect(429);
+    // The lockout is in the audit log, against the user's account.
+    let log = s
+        .get("/v1/audit?filter=lockout", &s.owner_token)
+        .expect(200)
+        .body;
+    assert_eq!(log["data"][0]["accountId"], acc.as_str());
+    // RPC answers the lock with a retry time too.
+    let frame = json!({"v": 2, "src": "t", "id": 1, "method": "/v1/Account.Login", "args": {"username": "dual", "password": PASSWORD}});
+    let r = s.call("POST", "/rpc", None, Some(frame)).expect(200);
+    assert_eq!(r.body["error"]["code"], 429);
+    assert!(r.body["error"]["retryAfter"].as_u64().unwrap() > 0);
+    assert!(r.header("retry-after").is_some());
+}
+
+#[test]
+fn bad_cors_origins_stop_the_start() {
+    for bad in ["*", "dash.example.com", "https://dash.example.com/path"] {
+        let err = accountd::config::Config::from_lookup(|k| match k {
+            "CORS_ORIGINS" => Some(bad.to_string()),
+            "ACCOUNTD_DEV" => Some("1".into()),
+            _ => None,
+        })
+        .err()
+        .unwrap();
+        assert!(err.starts_with("CORS_ORIGINS:"), "{err}");
+    }
+}
