@@ -1,7 +1,6 @@
 //! The audit log: one row per change made through the API, written in the change's own
 //! transaction (so a change and its record land together or not at all).
 
-use super::accounts::in_subtree_sql;
 use super::models::{now, rfc3339};
 use super::schema::audit::{self, dsl};
 use super::DbConn;
@@ -32,6 +31,7 @@ pub struct Entry {
     pub created: i64,
     pub actor_id: Option<String>,
     pub account_id: Option<String>,
+    pub account_path: Option<String>,
     pub action: String,
     pub target: Option<String>,
     pub ip: Option<String>,
@@ -61,7 +61,12 @@ pub fn record(
     account: Option<&str>,
     target: Option<&str>,
 ) -> QueryResult<()> {
+    let account_path = match account {
+        Some(a) => Some(path_of(conn, a)?),
+        None => None,
+    };
     let entry = Entry {
+        account_path,
         id: crate::ids::new_id(),
         created: now(),
         actor_id: meta.actor.clone(),
@@ -77,11 +82,47 @@ pub fn record(
         .map(|_| ())
 }
 
+/// `/id/id/.../`: the account and its ancestors (in any order: only membership is asked).
+fn path_of(conn: &mut DbConn, account: &str) -> QueryResult<String> {
+    use super::schema::accounts::dsl as a;
+    use diesel::dsl::sql;
+    use diesel::sql_types::{Bool, Text};
+    let ids: Vec<String> = a::accounts
+        .select(a::id)
+        .filter(
+            sql::<Bool>("accounts.id IN (WITH RECURSIVE up(id, parent_id) AS (SELECT id, parent_id FROM accounts WHERE id = ")
+                .bind::<Text, _>(account.to_string())
+                .sql(" UNION ALL SELECT x.id, x.parent_id FROM accounts x JOIN up ON x.id = up.parent_id) SELECT id FROM up)"),
+        )
+        .load(conn)?;
+    // A deleted account (recorded after its removal) still names itself.
+    let mut path = format!("/{account}/");
+    for id in ids.iter().filter(|i| *i != account) {
+        path.push_str(id);
+        path.push('/');
+    }
+    Ok(path)
+}
+
+/// LIKE pattern matching `/id/` anywhere, with `_` in the id matching only itself.
+fn path_pattern(id: &str) -> String {
+    let mut out = String::from("%/");
+    for ch in id.chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out.push_str("/%");
+    out
+}
+
 /// The log, newest last; `scope`: the entries of that account's tree (None: all).
 pub fn list(conn: &mut DbConn, scope: Option<&str>, page: &PageRequest) -> QueryResult<Vec<Entry>> {
     let mut q = dsl::audit.into_boxed();
+    // The tree as it was when each entry was written, not as it is now.
     if let Some(root) = scope {
-        q = q.filter(in_subtree_sql("audit.account_id", root));
+        q = q.filter(dsl::account_path.like(path_pattern(root)).escape('\\'));
     }
     if let Some(f) = &page.filter {
         q = q.filter(super::lower(dsl::action).like(f.clone()).escape('\\'));

@@ -156,6 +156,7 @@ diesel::table! {
         created -> BigInt,
         actor_id -> Nullable<Text>,
         account_id -> Nullable<Text>,
+        account_path -> Nullable<Text>,
         action -> Text,
         target -> Nullable<Text>,
         ip -> Nullable<Text>,

@@ -490,3 +490,48 @@ fn bad_cors_origins_stop_the_start() {
         assert!(err.starts_with("CORS_ORIGINS:"), "{err}");
     }
 }
+
+/// An account id reused after a delete does not carry the old account's audit entries along.
+#[test]
+fn audit_visibility_follows_the_tree_of_the_moment() {
+    let s = TestServer::start();
+    let (p, _) = s.account("P");
+    let (q, _) = s.account("Q");
+    let (_, v) = s.user(&p, "admin");
+    let (_, a) = s.user(&q, "admin");
+    s.post(
+        &format!("/v1/accounts/{p}/children"),
+        &v,
+        json!({"name": "Acme", "id": "acme"}),
+    )
+    .expect(201);
+    s.post(
+        "/v1/groups?",
+        &v,
+        json!({"id": "secret-group", "accountId": "acme"}),
+    )
+    .expect(201);
+    s.delete("/v1/groups/secret-group?accountId=acme", &v)
+        .expect(204);
+    s.delete("/v1/accounts/acme", &v).expect(204);
+    s.post(
+        &format!("/v1/accounts/{q}/children"),
+        &a,
+        json!({"name": "Acme again", "id": "acme"}),
+    )
+    .expect(201);
+    let seen = |t: &str| {
+        s.get("/v1/audit?limit=1000", t)
+            .expect(200)
+            .body
+            .to_string()
+    };
+    assert!(
+        !seen(&a).contains("secret-group"),
+        "the new holder of the id sees the old history"
+    );
+    assert!(
+        seen(&v).contains("secret-group"),
+        "the old tree keeps its history"
+    );
+}

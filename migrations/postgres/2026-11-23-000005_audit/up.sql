@@ -4,6 +4,9 @@ CREATE TABLE audit (
     created BIGINT NOT NULL,
     actor_id TEXT,
     account_id TEXT,
+    -- The account and its ancestors when the entry was written, as /id/id/: who may read it
+    -- is decided by the tree of that moment, so a later account reusing an id sees nothing.
+    account_path TEXT,
     action TEXT NOT NULL,
     target TEXT,
     ip TEXT,
