@@ -183,7 +183,7 @@ impl Config {
         let login_max_failures = int("LOGIN_MAX_FAILURES", 10, 1, 1000)? as i32;
         let login_ip_max_failures = int("LOGIN_IP_MAX_FAILURES", 100, 1, 100_000)? as i32;
         let login_lock_secs = int("LOGIN_LOCK_SECS", 900, 1, 86_400)?;
-        let hash_queue_limit = int("HASH_QUEUE_LIMIT", 4 * cores, 0, 10_000)? as usize;
+        let hash_queue_limit = int("HASH_QUEUE_LIMIT", 2 * cores, 0, 10_000)? as usize;
         Ok(Config {
             login_max_failures,
             login_ip_max_failures,
