@@ -79,21 +79,15 @@ pub async fn create(
 }
 
 pub async fn list(caller: Caller, state: State, req: HttpRequest) -> ApiResult<HttpResponse> {
-    let params = Params::parse(
-        req.query_string(),
+    super::paged(
+        &state,
+        &req,
         &["email", "filter", "limit", "next", "prev"],
-    )?;
-    let mut errors = vec![];
-    let page = params.page(&mut errors);
-    let email = params.get("email").map(str::to_string);
-    no_errors(errors)?;
-    let rows = {
-        let page = page.clone();
-        state
-            .db(move |c| service::list(c, &caller, email.as_deref(), &page))
-            .await?
-    };
-    Ok(ok(page.finish(rows, account_key, Account::view)))
+        account_key,
+        Account::view,
+        move |c, params, page| service::list(c, &caller, params.get("email"), page),
+    )
+    .await
 }
 
 pub async fn get(caller: Caller, state: State, id: Id) -> ApiResult<HttpResponse> {
@@ -181,21 +175,21 @@ pub async fn users(
     id: Id,
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
-    let params = Params::parse(
-        req.query_string(),
-        &["includeChildren", "filter", "limit", "next", "prev"],
-    )?;
-    let mut errors = vec![];
-    let page = params.page(&mut errors);
-    let include_children = params.bool("includeChildren", &mut errors);
-    no_errors(errors)?;
-    let rows = {
-        let page = page.clone();
-        state
-            .db(move |c| user_service::of_account(c, &caller, &id, include_children, &page))
-            .await?
-    };
-    Ok(ok(page.finish(rows, user_key, User::view)))
+    let names = ["includeChildren", "filter", "limit", "next", "prev"];
+    super::paged(
+        &state,
+        &req,
+        &names,
+        user_key,
+        User::view,
+        move |c, params, page| {
+            let mut errors = vec![];
+            let include_children = params.bool("includeChildren", &mut errors);
+            no_errors(errors)?;
+            user_service::of_account(c, &caller, &id, include_children, page)
+        },
+    )
+    .await
 }
 
 // Plans.
@@ -208,17 +202,15 @@ fn plan_key(p: &Plan) -> Cursor {
 }
 
 pub async fn list_plans(_: Caller, state: State, req: HttpRequest) -> ApiResult<HttpResponse> {
-    let params = Params::parse(req.query_string(), &["filter", "limit", "next", "prev"])?;
-    let mut errors = vec![];
-    let page = params.page(&mut errors);
-    no_errors(errors)?;
-    let rows = {
-        let page = page.clone();
-        state
-            .db(move |c| Ok(crate::db::plans::list(c, &page)?))
-            .await?
-    };
-    Ok(ok(page.finish(rows, plan_key, Plan::view)))
+    super::paged(
+        &state,
+        &req,
+        &super::PAGE,
+        plan_key,
+        Plan::view,
+        |c, _, page| Ok(crate::db::plans::list(c, page)?),
+    )
+    .await
 }
 
 pub async fn get_plan_by_id(_: Caller, state: State, id: Id) -> ApiResult<HttpResponse> {
@@ -304,11 +296,21 @@ fn check_seats(seats: i64, field: &str, errors: &mut Vec<String>) {
     }
 }
 
-/// A flat list answered as one page (`next` and `prev` are null).
-fn one_page(rows: Vec<Account>) -> HttpResponse {
-    ok(
+type TreeList = fn(&mut crate::db::DbConn, &Caller, &str) -> ApiResult<Vec<Account>>;
+
+/// A flat tree list (no paging parameters), answered as one page (`next` and `prev` are null).
+async fn tree_list(
+    caller: Caller,
+    state: State,
+    id: Id,
+    req: HttpRequest,
+    list: TreeList,
+) -> ApiResult<HttpResponse> {
+    Params::parse(req.query_string(), &[])?;
+    let rows = state.db(move |c| list(c, &caller, &id)).await?;
+    Ok(ok(
         json!({ "data": rows.iter().map(Account::view).collect::<Vec<_>>(), "next": null, "prev": null }),
-    )
+    ))
 }
 
 pub async fn children(
@@ -317,11 +319,7 @@ pub async fn children(
     id: Id,
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
-    Params::parse(req.query_string(), &[])?;
-    let rows = state
-        .db(move |c| crate::service::tree::children(c, &caller, &id))
-        .await?;
-    Ok(one_page(rows))
+    tree_list(caller, state, id, req, crate::service::tree::children).await
 }
 
 pub async fn all_children(
@@ -330,11 +328,7 @@ pub async fn all_children(
     id: Id,
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
-    Params::parse(req.query_string(), &[])?;
-    let rows = state
-        .db(move |c| crate::service::tree::all_children(c, &caller, &id))
-        .await?;
-    Ok(one_page(rows))
+    tree_list(caller, state, id, req, crate::service::tree::all_children).await
 }
 
 pub async fn descendants(

@@ -1,12 +1,12 @@
 //! `/v1/accounts/{id}/devices`: what seats are for.
 
 use super::body::Json;
-use super::{check, created, no_errors, not_blank, ok};
+use super::{check, created, not_blank};
 use crate::auth::extractor::{Admin, Caller};
 use crate::db::models::Device;
 use crate::error::ApiResult;
 use crate::ids::chosen_or_new;
-use crate::pagination::{Cursor, Params};
+use crate::pagination::Cursor;
 use crate::service::devices as service;
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -45,24 +45,19 @@ pub async fn list(
     account: web::Path<String>,
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
-    let params = Params::parse(req.query_string(), &["filter", "limit", "next", "prev"])?;
-    let mut errors = vec![];
-    let page = params.page(&mut errors);
-    no_errors(errors)?;
-    let rows = {
-        let page = page.clone();
-        state
-            .db(move |c| service::list(c, &caller, &account, &page))
-            .await?
+    let key = |d: &Device| Cursor {
+        created: d.created,
+        id: d.id.clone(),
     };
-    Ok(ok(page.finish(
-        rows,
-        |d: &Device| Cursor {
-            created: d.created,
-            id: d.id.clone(),
-        },
+    super::paged(
+        &state,
+        &req,
+        &super::PAGE,
+        key,
         Device::view,
-    )))
+        move |c, _, page| service::list(c, &caller, &account, page),
+    )
+    .await
 }
 
 pub async fn delete(

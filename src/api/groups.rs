@@ -7,7 +7,7 @@ use crate::auth::extractor::{Admin, Caller};
 use crate::db::groups::{Group, Membership};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::is_valid_id;
-use crate::pagination::{Cursor, PageRequest, Params};
+use crate::pagination::{Cursor, Params};
 use crate::service::groups::{self as service, parse_labels, parse_roles};
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -209,16 +209,14 @@ pub async fn members(
     group: web::Path<String>,
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
-    let params = Params::parse(req.query_string(), &["accountId", "limit", "next", "prev"])?;
-    let mut errors = vec![];
-    let page: PageRequest = params.page(&mut errors);
-    no_errors(errors)?;
-    let account = params.get("accountId").map(str::to_string);
-    let rows = {
-        let page = page.clone();
-        state
-            .db(move |c| service::members(c, &caller, account.as_deref(), &group, &page))
-            .await?
-    };
-    Ok(ok(page.finish(rows, member_key, Membership::view)))
+    let names = ["accountId", "limit", "next", "prev"];
+    super::paged(
+        &state,
+        &req,
+        &names,
+        member_key,
+        Membership::view,
+        move |c, params, page| service::members(c, &caller, params.get("accountId"), &group, page),
+    )
+    .await
 }

@@ -143,6 +143,39 @@ pub fn client_addr(req: &actix_web::HttpRequest) -> Option<String> {
     req.peer_addr().map(|a| a.ip().to_string())
 }
 
+/// A list route: check the query's parameter names, read the page (`limit`, `next`, `prev`,
+/// `filter`), run `query` with both on the blocking pool, and answer the page.
+pub async fn paged<T, V, F>(
+    state: &crate::state::AppState,
+    req: &actix_web::HttpRequest,
+    names: &[&str],
+    key: fn(&T) -> crate::pagination::Cursor,
+    view: fn(&T) -> V,
+    query: F,
+) -> ApiResult<HttpResponse>
+where
+    T: Send + 'static,
+    V: Serialize,
+    F: FnOnce(
+            &mut crate::db::DbConn,
+            &crate::pagination::Params,
+            &crate::pagination::PageRequest,
+        ) -> ApiResult<Vec<T>>
+        + Send
+        + 'static,
+{
+    let params = crate::pagination::Params::parse(req.query_string(), names)?;
+    let mut errors = vec![];
+    let page = params.page(&mut errors);
+    no_errors(errors)?;
+    let for_query = page.clone();
+    let rows = state.db(move |c| query(c, &params, &for_query)).await?;
+    Ok(ok(page.finish(rows, key, view)))
+}
+
+/// The paging parameters every list takes.
+pub const PAGE: [&str; 4] = ["filter", "limit", "next", "prev"];
+
 pub fn ok(body: impl Serialize) -> HttpResponse {
     HttpResponse::Ok().json(body)
 }

@@ -1,11 +1,11 @@
 //! `/v1/tokens`: personal access tokens.
 
 use super::body::Json;
-use super::{check, created, no_errors, ok};
+use super::{check, created, ok};
 use crate::auth::extractor::Caller;
 use crate::db::pats::Pat;
 use crate::error::ApiResult;
-use crate::pagination::{Cursor, Params};
+use crate::pagination::Cursor;
 use crate::service::tokens as service;
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -81,21 +81,16 @@ fn pat_key(p: &Pat) -> Cursor {
 }
 
 pub async fn list(caller: Caller, state: State, req: HttpRequest) -> ApiResult<HttpResponse> {
-    let params = Params::parse(
-        req.query_string(),
-        &["userId", "filter", "limit", "next", "prev"],
-    )?;
-    let mut errors = vec![];
-    let page = params.page(&mut errors);
-    no_errors(errors)?;
-    let user_id = params.get("userId").map(str::to_string);
-    let rows = {
-        let page = page.clone();
-        state
-            .db(move |c| service::list(c, &caller, user_id.as_deref(), &page))
-            .await?
-    };
-    Ok(ok(page.finish(rows, pat_key, Pat::view)))
+    let names = ["userId", "filter", "limit", "next", "prev"];
+    super::paged(
+        &state,
+        &req,
+        &names,
+        pat_key,
+        Pat::view,
+        move |c, params, page| service::list(c, &caller, params.get("userId"), page),
+    )
+    .await
 }
 
 pub async fn revoke(
