@@ -414,6 +414,28 @@ fn use_code(
     }
 }
 
+/// After a code that logs the user in: refuse a suspended account, audit, start the session.
+fn session_after_code(
+    conn: &mut DbConn,
+    keys: &crate::auth::jwt::Keys,
+    meta: &Meta,
+    user_id: &str,
+    action: &str,
+) -> ApiResult<Session> {
+    let user = users::get(conn, user_id)?;
+    if accounts::blocked(conn, &user.account_id)? {
+        return Err(ApiError::forbidden("account suspended"));
+    }
+    audit::record(
+        conn,
+        &meta.clone().by(&user.id),
+        action,
+        Some(&user.account_id),
+        Some(&user.id),
+    )?;
+    start_session(conn, keys, user)
+}
+
 /// Use a confirmation code: the user is verified and logged in.
 pub async fn confirm(state: &AppState, code: String, meta: Meta) -> ApiResult<Session> {
     let config = state.config.clone();
@@ -425,18 +447,7 @@ pub async fn confirm(state: &AppState, code: String, meta: Meta) -> ApiResult<Se
                 Err(e) => return Ok(Err(e)),
             };
             users::set_verified(c, &user_id)?;
-            let user = users::get(c, &user_id)?;
-            if accounts::blocked(c, &user.account_id)? {
-                return Err(ApiError::forbidden("account suspended"));
-            }
-            audit::record(
-                c,
-                &meta.by(&user.id),
-                "user.confirm",
-                Some(&user.account_id),
-                Some(&user.id),
-            )?;
-            start_session(c, &keys, user).map(Ok)
+            session_after_code(c, &keys, &meta, &user_id, "user.confirm").map(Ok)
         })
         .await?
 }
@@ -459,18 +470,7 @@ pub async fn accept_invite(
             };
             set_password(c, &user_id, &hash)?;
             users::activate(c, &user_id)?;
-            let user = users::get(c, &user_id)?;
-            if accounts::blocked(c, &user.account_id)? {
-                return Err(ApiError::forbidden("account suspended"));
-            }
-            audit::record(
-                c,
-                &meta.by(&user.id),
-                "user.accept_invite",
-                Some(&user.account_id),
-                Some(&user.id),
-            )?;
-            start_session(c, &keys, user).map(Ok)
+            session_after_code(c, &keys, &meta, &user_id, "user.accept_invite").map(Ok)
         })
         .await?
 }
