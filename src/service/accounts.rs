@@ -107,19 +107,24 @@ pub fn update_identity(
     name: Option<&str>,
     email: Option<&str>,
 ) -> ApiResult<Account> {
-    let account = visible_account(conn, caller, id)?;
-    if account.closed {
-        return Err(ApiError::conflict("account is closed"));
-    }
-    store::update_identity(conn, &account.id, name, email)?;
-    crate::db::audit::record(
-        conn,
-        &caller.meta,
-        "account.update",
-        Some(&account.id),
-        Some(&account.id),
-    )?;
+    // Locked and re-read like every other change inside an account, so a racing close wins
+    // or loses cleanly.
+    let account = open_account_locked(conn, caller, id)?;
+    set_identity(conn, caller, &account.id, name, email)?;
     Ok(store::get(conn, &account.id)?)
+}
+
+/// Rename (and re-address) an account, with its audit entry.
+fn set_identity(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: &str,
+    name: Option<&str>,
+    email: Option<&str>,
+) -> ApiResult<()> {
+    store::update_identity(conn, id, name, email)?;
+    crate::db::audit::record(conn, &caller.meta, "account.update", Some(id), Some(id))?;
+    Ok(())
 }
 
 /// Delete an empty descendant account; its seats go back to its parent in the same transaction.
@@ -241,14 +246,7 @@ pub fn edit(conn: &mut DbConn, caller: &Caller, id: &str, e: AccountEdit) -> Api
         ));
     }
     if let Some(name) = &e.name {
-        store::update_identity(conn, &account.id, Some(name), None)?;
-        crate::db::audit::record(
-            conn,
-            &caller.meta,
-            "account.update",
-            Some(&account.id),
-            Some(&account.id),
-        )?;
+        set_identity(conn, caller, &account.id, Some(name), None)?;
     }
     if e.suspended == Some(true) {
         check_no_owner_below(conn, caller, &account.id, "suspend")?;
