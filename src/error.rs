@@ -120,9 +120,10 @@ impl From<DieselError> for ApiError {
             DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
                 ApiError::Unavailable("conflicting concurrent change, try again".into())
             }
-            DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
-                ApiError::Unavailable("database unavailable".into())
-            }
+            DieselError::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                _,
+            ) => ApiError::Unavailable("database unavailable".into()),
             // PostgreSQL refuses NUL characters in text; SQLite would store them.
             DieselError::DatabaseError(_, info)
                 if info.message().contains("invalid byte sequence") =>

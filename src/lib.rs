@@ -22,6 +22,13 @@ use state::AppState;
 use std::net::TcpListener;
 use std::time::Instant;
 
+/// The machine's cores (what the hashing threads, the workers and the pools are sized by).
+pub fn cores() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+}
+
 /// The request id every response carries and every log line of the request names.
 #[derive(Clone, Debug)]
 pub struct RequestId(pub String);
@@ -131,6 +138,7 @@ pub fn serve(
     workers: Option<usize>,
 ) -> std::io::Result<Server> {
     let origins = state.config.cors_origins.clone();
+    let pool_size = state.pool.max_size();
     let tls = match &state.config.tls {
         Some((cert, key)) => Some(tls_config(cert, key).map_err(std::io::Error::other)?),
         None => None,
@@ -223,8 +231,12 @@ pub fn serve(
         Some(cfg) => server.listen_rustls_0_23(listener, cfg)?,
         None => server.listen(listener)?,
     };
-    if let Some(n) = workers {
-        server = server.workers(n);
-    }
-    Ok(server.run())
+    let workers = workers.unwrap_or_else(cores);
+    // Database work runs on each worker's blocking threads: as many in all as there are
+    // connections, so no thread waits for one and no request waits for an idle thread to wake.
+    let blocking = (pool_size as usize).div_ceil(workers).max(1);
+    Ok(server
+        .workers(workers)
+        .worker_max_blocking_threads(blocking)
+        .run())
 }

@@ -43,10 +43,28 @@ impl AppState {
         let pool = self.pool.clone();
         actix_web::web::block(move || {
             let mut conn = pool.get()?;
-            f(&mut conn)
+            let out = f(&mut conn);
+            if matches!(out, Err(ApiError::Internal(_) | ApiError::Unavailable(_))) {
+                conn.check_alive();
+            }
+            out
         })
         .await
         .map_err(ApiError::from)?
+    }
+
+    /// Like `db`, for a request's caller: the credential is checked in the same trip.
+    pub async fn db_as<T, F>(&self, bearer: crate::auth::extractor::Bearer, f: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn, crate::auth::extractor::Caller) -> ApiResult<T> + Send + 'static,
+    {
+        let keys = self.keys.clone();
+        self.db(move |conn| {
+            let caller = bearer.check(conn, &keys)?;
+            f(conn, caller)
+        })
+        .await
     }
 
     /// Like `db`, inside one write transaction: all of `f` lands, or none of it.

@@ -5,7 +5,7 @@ use super::jwt::Keys;
 use super::Role;
 use crate::db::audit::Meta;
 use crate::db::models::{now, User};
-use crate::db::{accounts, pats, revoked, users, DbConn};
+use crate::db::{pats, users, DbConn};
 use crate::error::ApiError;
 use crate::secrets::{secret_matches, split_credential};
 use crate::state::AppState;
@@ -78,21 +78,30 @@ fn query_token(req: &HttpRequest) -> Option<String> {
 
 pub const PAT_PREFIX: &str = "pat_";
 
-/// The checks every credential passes on every request: the user exists with the same token
-/// version (no removal, role or password change, logout everywhere) and no account above it
-/// is suspended or closed.
-fn current_user(conn: &mut DbConn, user_id: &str, version: i64) -> Result<(User, Role), ApiError> {
+/// The checks every credential passes on every request, in one statement: the user exists with
+/// the same token version (no removal, role or password change, logout everywhere), the token
+/// is not revoked, its login session (if any) still exists, and no account at or above the
+/// user's is suspended or closed.
+fn current_user(
+    conn: &mut DbConn,
+    user_id: &str,
+    version: i64,
+    jti: &str,
+    session: &str,
+) -> Result<(User, Role), ApiError> {
     let revoked_msg = || ApiError::unauthorized("token revoked");
-    let user = users::find(conn, user_id)?.ok_or_else(revoked_msg)?;
-    if user.token_version != version {
+    let check = users::for_credential(conn, user_id, jti, session)?.ok_or_else(revoked_msg)?;
+    // A token of a login session lives only as long as the session: logout and a detected
+    // refresh-token replay end every access token issued in it.
+    if check.user.token_version != version || check.revoked || !check.session_alive {
         return Err(revoked_msg());
     }
-    if accounts::blocked(conn, &user.account_id)? {
+    if check.blocked {
         return Err(ApiError::forbidden("account suspended"));
     }
-    let role = Role::parse_assignable(&user.role)
+    let role = Role::parse_assignable(&check.user.role)
         .ok_or_else(|| ApiError::internal("stored role invalid"))?;
-    Ok((user, role))
+    Ok((check.user, role))
 }
 
 /// Check a personal access token (shared with `/v1/tokens/validate` and RPC ValidateToken).
@@ -107,7 +116,7 @@ pub fn check_pat(conn: &mut DbConn, token: &str) -> Result<Caller, ApiError> {
     if pat.expires_at.is_some_and(|e| e <= ts) {
         return Err(invalid());
     }
-    let (user, role) = current_user(conn, &pat.user_id, pat.token_version)?;
+    let (user, role) = current_user(conn, &pat.user_id, pat.token_version, "", "")?;
     // lastUsed at most once a minute, so reads do not become a write storm.
     if pat.last_used.is_none_or(|t| ts - t >= 60_000_000) {
         pats::touch(conn, &pat.id, ts)?;
@@ -121,20 +130,50 @@ pub fn check_pat(conn: &mut DbConn, token: &str) -> Result<Caller, ApiError> {
     })
 }
 
+/// A request's bearer credential, read but not yet checked against the database. Reads that
+/// need one trip to the database check it in that same trip (`AppState::db_as`), instead of
+/// paying a second hand-off to the blocking pool.
+pub struct Bearer {
+    token: String,
+    meta: Meta,
+}
+
+impl Bearer {
+    fn of(req: &HttpRequest) -> Result<Bearer, ApiError> {
+        let token = bearer(req)
+            .or_else(|| query_token(req))
+            .ok_or_else(|| ApiError::unauthorized("missing bearer credentials"))?;
+        Ok(Bearer {
+            token,
+            meta: crate::api::meta_of(req),
+        })
+    }
+
+    /// The caller, checked on `conn` like every credential.
+    pub fn check(self, conn: &mut DbConn, keys: &Keys) -> Result<Caller, ApiError> {
+        let mut caller = check_credential(conn, keys, &self.token)?;
+        caller.meta = self.meta.by(caller.id());
+        Ok(caller)
+    }
+}
+
+impl FromRequest for Bearer {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(Bearer::of(req))
+    }
+}
+
 async fn authenticate(req: HttpRequest) -> Result<Caller, ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ApiError::internal("state missing"))?
         .clone();
-    let token = bearer(&req)
-        .or_else(|| query_token(&req))
-        .ok_or_else(|| ApiError::unauthorized("missing bearer credentials"))?;
+    let bearer = Bearer::of(&req)?;
     let keys = state.keys.clone();
-    let mut caller = state
-        .db(move |conn| check_credential(conn, &keys, &token))
-        .await?;
-    caller.meta = crate::api::meta_of(&req).by(caller.id());
-    Ok(caller)
+    state.db(move |conn| bearer.check(conn, &keys)).await
 }
 
 /// Any credential: a personal access token or a JWT access token.
@@ -145,17 +184,8 @@ pub fn check_credential(conn: &mut DbConn, keys: &Keys, token: &str) -> Result<C
     let claims = keys
         .verify(token)
         .ok_or_else(|| ApiError::unauthorized("invalid or expired token"))?;
-    if revoked::is_revoked(conn, &claims.jti)? {
-        return Err(ApiError::unauthorized("token revoked"));
-    }
-    // A token of a login session lives only as long as the session: logout and a detected
-    // refresh-token replay end every access token issued in it.
-    if let Some(sid) = &claims.sid {
-        if !crate::db::refresh::family_exists(conn, sid)? {
-            return Err(ApiError::unauthorized("token revoked"));
-        }
-    }
-    let (user, role) = current_user(conn, &claims.sub, claims.ver)?;
+    let session = claims.sid.as_deref().unwrap_or("");
+    let (user, role) = current_user(conn, &claims.sub, claims.ver, &claims.jti, session)?;
     if user.account_id != claims.acc {
         return Err(ApiError::unauthorized("token revoked"));
     }

@@ -1,5 +1,6 @@
-//! bcrypt, bounded: hashing runs on the blocking pool, at most one per core at a time,
-//! and never while a database connection is held.
+//! bcrypt, bounded: hashing runs on its own threads, one per core, never on the blocking pool
+//! that serves the database (so that pool can be sized to the connections) and never while a
+//! database connection is held.
 //!
 //! Passwords longer than 72 bytes are refused here, never cut: bcrypt uses at most 72 bytes.
 //! The crate's `non_truncating_*` functions also refuse exactly 72 (they count the C string
@@ -8,16 +9,44 @@
 
 use crate::error::{ApiError, ApiResult};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{mpsc, Arc, Mutex};
 use tokio::sync::Semaphore;
 
-/// Leaves the wait queue when dropped (also when the waiting request is cancelled).
-struct WaitGuard<'a>(&'a AtomicUsize);
+type Job = Box<dyn FnOnce() + Send>;
 
-impl Drop for WaitGuard<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
+/// `n` threads that run hashing jobs; they end when the last sender is dropped.
+fn hash_threads(n: usize) -> mpsc::Sender<Job> {
+    let (tx, rx) = mpsc::channel::<Job>();
+    let rx = Arc::new(Mutex::new(rx));
+    for _ in 0..n {
+        let rx = rx.clone();
+        std::thread::Builder::new()
+            .name("bcrypt".into())
+            .spawn(move || {
+                // Hashes yield to request handling (nice 10: about a tenth of a core when the
+                // two compete): under a login flood reads stay fast and logins take longer.
+                #[cfg(target_os = "linux")]
+                // SAFETY: setpriority on the calling thread (who = 0) touches no memory.
+                unsafe {
+                    libc::setpriority(libc::PRIO_PROCESS, 0, 10);
+                }
+                loop {
+                    let job = match rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        // A panicking job loses its answer (the caller gets a 500), not the thread.
+                        Ok(job) => {
+                            drop(std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)))
+                        }
+                        Err(_) => return,
+                    }
+                }
+            })
+            .expect("cannot start the hashing threads");
     }
+    tx
 }
 
 pub const MIN_PASSWORD_BYTES: usize = 8;
@@ -27,63 +56,102 @@ pub const MAX_PASSWORD_BYTES: usize = 72;
 #[derive(Clone)]
 pub struct Hasher {
     cost: u32,
+    cores: usize,
     permits: Arc<Semaphore>,
-    /// Hashes waiting for a core, and how many may wait before new ones are refused (503).
-    waiting: Arc<AtomicUsize>,
-    queue_limit: usize,
+    jobs: mpsc::Sender<Job>,
+    /// Requests admitted to hash (running, waiting for a core, or about to ask for one), and
+    /// how many may be admitted before new ones are refused (503): a core each plus the queue.
+    admitted: Arc<AtomicUsize>,
+    capacity: usize,
     /// Verified against when the user is unknown, so both failures take the same time.
     dummy_hash: Arc<String>,
 }
 
 impl Hasher {
     pub fn new(cost: u32, queue_limit: usize) -> Hasher {
-        let cores = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2);
+        let cores = crate::cores();
         let dummy_hash =
             bcrypt::hash("accountd-dummy-password", cost).expect("bcrypt cost is validated");
         Hasher {
             cost,
+            cores,
             permits: Arc::new(Semaphore::new(cores)),
-            waiting: Arc::new(AtomicUsize::new(0)),
-            queue_limit,
+            jobs: hash_threads(cores),
+            admitted: Arc::new(AtomicUsize::new(0)),
+            capacity: cores + queue_limit,
             dummy_hash: Arc::new(dummy_hash),
         }
     }
 
-    async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> ApiResult<T> {
-        // A full queue answers at once rather than make callers wait for seconds. If the client
-        // goes away while waiting, the request future is dropped and the hash never starts.
-        let permit = match self.permits.try_acquire() {
-            Ok(p) => p,
-            Err(_) => {
-                if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.queue_limit {
-                    self.waiting.fetch_sub(1, Ordering::SeqCst);
-                    return Err(ApiError::Unavailable(
-                        "too many password checks at once, retry shortly".into(),
-                    ));
-                }
-                let _leave = WaitGuard(&self.waiting);
-                self.permits
-                    .acquire()
-                    .await
-                    .map_err(|_| ApiError::internal("hasher closed"))?
-            }
-        };
-        let _permit = permit;
-        Ok(actix_web::web::block(f).await?)
+    /// A place among the hashes, taken before any other work of a request that will hash (a
+    /// login takes it before counting the attempt), so a refused request costs no database
+    /// write. When every place is taken the answer is 503, after a short pause: clients that
+    /// retry at once would otherwise turn the refusals into a flood that starves the hashes.
+    pub async fn admit(&self) -> ApiResult<Ticket> {
+        if self.admitted.fetch_add(1, Ordering::SeqCst) >= self.capacity {
+            self.admitted.fetch_sub(1, Ordering::SeqCst);
+            actix_web::rt::time::sleep(REFUSAL_PAUSE).await;
+            return Err(ApiError::Unavailable(
+                "too many password checks at once, retry shortly".into(),
+            ));
+        }
+        Ok(Ticket {
+            hasher: self.clone(),
+        })
     }
 
-    /// Hashes waiting for a core now (for the metrics).
+    /// Hashes admitted beyond one per core: waiting for a core (for the metrics).
     pub fn queue_depth(&self) -> usize {
-        self.waiting.load(Ordering::SeqCst)
+        self.admitted
+            .load(Ordering::SeqCst)
+            .saturating_sub(self.cores)
     }
 
     pub async fn hash(&self, password: String) -> ApiResult<String> {
+        self.admit().await?.hash(password).await
+    }
+
+    pub async fn verify(&self, password: String, hash: Option<String>) -> ApiResult<bool> {
+        self.admit().await?.verify(password, hash).await
+    }
+}
+
+/// How long a refused request waits before its 503 (under the 1 s a client should wait).
+const REFUSAL_PAUSE: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// An admitted hash; leaves its place when dropped (also when the request is cancelled while
+/// it waits, so the hash never starts).
+pub struct Ticket {
+    hasher: Hasher,
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        self.hasher.admitted.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Ticket {
+    async fn run<T: Send + 'static>(self, f: impl FnOnce() -> T + Send + 'static) -> ApiResult<T> {
+        let _permit = self
+            .hasher
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| ApiError::internal("hasher closed"))?;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.hasher
+            .jobs
+            .send(Box::new(move || drop(tx.send(f()))))
+            .map_err(|_| ApiError::internal("hasher closed"))?;
+        rx.await.map_err(|_| ApiError::internal("hash job failed"))
+    }
+
+    pub async fn hash(self, password: String) -> ApiResult<String> {
         if password.len() > MAX_PASSWORD_BYTES {
             return Err(ApiError::invalid("password: must be at most 72 bytes"));
         }
-        let cost = self.cost;
+        let cost = self.hasher.cost;
         self.run(move || bcrypt::hash(password, cost))
             .await?
             .map_err(|e| ApiError::internal(format!("bcrypt: {e}")))
@@ -91,8 +159,8 @@ impl Hasher {
 
     /// True when `password` matches `hash`; with no hash (unknown user, or no password set)
     /// the dummy hash is checked instead and the answer is false.
-    pub async fn verify(&self, password: String, hash: Option<String>) -> ApiResult<bool> {
-        let dummy = self.dummy_hash.clone();
+    pub async fn verify(self, password: String, hash: Option<String>) -> ApiResult<bool> {
+        let dummy = self.hasher.dummy_hash.clone();
         self.run(move || {
             let fits = password.len() <= MAX_PASSWORD_BYTES;
             match hash {

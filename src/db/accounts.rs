@@ -48,7 +48,7 @@ where
 }
 
 pub fn get(conn: &mut DbConn, id: &str) -> QueryResult<Account> {
-    dsl::accounts.find(id).first(conn)
+    dsl::accounts.find(id).get_result(conn)
 }
 
 pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<Account>> {
@@ -261,6 +261,6 @@ pub fn children(conn: &mut DbConn, id: &str) -> QueryResult<Vec<Account>> {
 pub fn by_email(conn: &mut DbConn, email: &str) -> QueryResult<Option<Account>> {
     dsl::accounts
         .filter(dsl::email_lower.eq(email.to_lowercase()))
-        .first(conn)
+        .get_result(conn)
         .optional()
 }

@@ -48,7 +48,7 @@ pub fn delete_for(conn: &mut DbConn, user_id: &str, kind: &str) -> QueryResult<u
 }
 
 pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<CodeRow>> {
-    dsl::codes.find(id).first(conn).optional()
+    dsl::codes.find(id).get_result(conn).optional()
 }
 
 /// Delete the code; false when another call used it first.

@@ -44,7 +44,10 @@ pub fn insert(conn: &mut DbConn, group: &Group, labels: &[(String, String)]) -> 
 }
 
 pub fn find(conn: &mut DbConn, account_id: &str, id: &str) -> QueryResult<Option<Group>> {
-    groups::table.find((account_id, id)).first(conn).optional()
+    groups::table
+        .find((account_id, id))
+        .get_result(conn)
+        .optional()
 }
 
 /// Delete a group with its labels and memberships.
@@ -125,7 +128,7 @@ pub fn membership(
 ) -> QueryResult<Option<Membership>> {
     memberships::table
         .find((account_id, group_id, user_id))
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

@@ -1,7 +1,12 @@
 //! Storage: one connection type over both backends, the pool, migrations and transactions.
+//!
+//! Lookups of one row use `get_result`, never `first`: `first` binds its `LIMIT 1` as a
+//! parameter, and recent SQLite versions plan with a bound LIMIT's value, so every execution
+//! of such a statement parses and plans it again (a third of an authenticated read's time).
 
 pub mod accounts;
 pub mod audit;
+pub mod cached;
 pub mod codes;
 pub mod devices;
 pub mod groups;
@@ -89,21 +94,53 @@ fn connect(url: &str) -> Result<DbConn, diesel::ConnectionError> {
     }
 }
 
+/// A pooled connection. The pool does not ping connections on checkout (on PostgreSQL that
+/// would be one more round trip per request); a request that failed with a server error pings
+/// its connection instead, and one that does not answer is dropped from the pool.
+pub struct Pooled {
+    conn: DbConn,
+    broken: bool,
+}
+
+impl Pooled {
+    /// After a failed request: keep the connection only if it still answers.
+    pub fn check_alive(&mut self) {
+        self.broken = self.broken || self.conn.batch_execute("SELECT 1").is_err();
+    }
+}
+
+impl std::ops::Deref for Pooled {
+    type Target = DbConn;
+    fn deref(&self) -> &DbConn {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for Pooled {
+    fn deref_mut(&mut self) -> &mut DbConn {
+        &mut self.conn
+    }
+}
+
 impl ManageConnection for Manager {
-    type Connection = DbConn;
+    type Connection = Pooled;
     type Error = diesel::r2d2::Error;
 
-    fn connect(&self) -> Result<DbConn, Self::Error> {
-        connect(&self.url).map_err(diesel::r2d2::Error::ConnectionError)
+    fn connect(&self) -> Result<Pooled, Self::Error> {
+        let conn = connect(&self.url).map_err(diesel::r2d2::Error::ConnectionError)?;
+        Ok(Pooled {
+            conn,
+            broken: false,
+        })
     }
 
-    fn is_valid(&self, conn: &mut DbConn) -> Result<(), Self::Error> {
+    fn is_valid(&self, conn: &mut Pooled) -> Result<(), Self::Error> {
         conn.batch_execute("SELECT 1")
             .map_err(diesel::r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, conn: &mut DbConn) -> bool {
-        conn.is_broken()
+    fn has_broken(&self, conn: &mut Pooled) -> bool {
+        conn.broken || conn.conn.is_broken()
     }
 }
 
@@ -118,13 +155,15 @@ pub fn establish(url: &str) -> Result<DbConn, String> {
 
 pub fn build_pool(url: &str, size: u32) -> Result<DbPool, String> {
     let size = match Backend::of(url) {
-        // One file, one writer at a time: a few connections serve reads in parallel.
-        Backend::Sqlite => size.min(8),
+        // One file, one writer at a time: a few connections serve reads in parallel; more
+        // than two per core only add thread switches.
+        Backend::Sqlite => size.min(2 * crate::cores() as u32).max(2),
         Backend::Postgres => size,
     };
     Pool::builder()
         .max_size(size)
         .min_idle(Some(1))
+        .test_on_check_out(false)
         .connection_timeout(POOL_TIMEOUT)
         .build(Manager {
             url: url.to_string(),

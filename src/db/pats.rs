@@ -26,7 +26,7 @@ pub fn insert(conn: &mut DbConn, pat: &Pat) -> QueryResult<()> {
 }
 
 pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<Pat>> {
-    dsl::personal_tokens.find(id).first(conn).optional()
+    dsl::personal_tokens.find(id).get_result(conn).optional()
 }
 
 pub fn list(conn: &mut DbConn, user_id: &str, page: &PageRequest) -> QueryResult<Vec<Pat>> {

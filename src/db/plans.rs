@@ -9,7 +9,7 @@ use diesel::prelude::*;
 pub const DEFAULT_PLAN: &str = "default";
 
 pub fn get(conn: &mut DbConn, id: &str) -> QueryResult<Plan> {
-    dsl::plans.find(id).first(conn)
+    dsl::plans.find(id).get_result(conn)
 }
 
 pub fn exists(conn: &mut DbConn, id: &str) -> QueryResult<bool> {

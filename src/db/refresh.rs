@@ -42,7 +42,7 @@ pub fn insert(
 }
 
 pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<RefreshRow>> {
-    dsl::refresh_tokens.find(id).first(conn).optional()
+    dsl::refresh_tokens.find(id).get_result(conn).optional()
 }
 
 /// Mark used; false when it already was (a reuse, or a concurrent use).
@@ -59,11 +59,4 @@ pub fn delete_family(conn: &mut DbConn, family: &str) -> QueryResult<usize> {
 
 pub fn delete_for_user(conn: &mut DbConn, user_id: &str) -> QueryResult<usize> {
     diesel::delete(dsl::refresh_tokens.filter(dsl::user_id.eq(user_id))).execute(conn)
-}
-
-pub fn family_exists(conn: &mut DbConn, family: &str) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
-        dsl::refresh_tokens.filter(dsl::family.eq(family)),
-    ))
-    .get_result(conn)
 }

@@ -4,10 +4,6 @@ use super::schema::revoked_tokens::dsl;
 use super::DbConn;
 use diesel::prelude::*;
 
-pub fn is_revoked(conn: &mut DbConn, jti: &str) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(dsl::revoked_tokens.find(jti))).get_result(conn)
-}
-
 pub fn revoke(conn: &mut DbConn, jti: &str, expires: i64, now: i64) -> QueryResult<()> {
     // Forget entries whose tokens have expired: they can no longer be presented.
     diesel::delete(dsl::revoked_tokens.filter(dsl::expires.lt(now))).execute(conn)?;

@@ -21,7 +21,7 @@ pub fn seats(conn: &mut DbConn, hash: &str) -> QueryResult<Option<i64>> {
     dsl::seat_tokens
         .find(hash)
         .select(dsl::seats)
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

@@ -60,7 +60,7 @@ pub fn reserve(
         let row: Option<(i32, i64)> = dsl::throttle
             .find(key)
             .select((dsl::failures, dsl::locked_until))
-            .first(conn)
+            .get_result(conn)
             .optional()?;
         match row {
             None => {

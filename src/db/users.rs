@@ -9,8 +9,66 @@ use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 
+/// What one presented credential needs to know about its user, in one prepared statement:
+/// the user, whether the token id is revoked, whether its login session still exists, and
+/// whether an account at or above the user's is suspended or closed.
+pub struct CredentialCheck {
+    pub user: User,
+    pub revoked: bool,
+    pub session_alive: bool,
+    pub blocked: bool,
+}
+
+struct CredentialSql;
+
+impl super::cached::StaticSql for CredentialSql {
+    const PIECES: &'static [&'static str] = &[
+        "WITH RECURSIVE up(id, parent_id, blocked) AS (\
+         SELECT a.id, a.parent_id, (a.suspended OR a.closed) FROM accounts a \
+         JOIN users u ON a.id = u.account_id WHERE u.id = ",
+        " UNION ALL SELECT a.id, a.parent_id, (a.suspended OR a.closed) FROM accounts a \
+         JOIN up ON a.id = up.parent_id) \
+         SELECT u.id, u.account_id, u.email, u.email_lower, u.username, u.username_lower, \
+         u.first, u.last, u.role, u.preferences, u.verified, u.status, u.password_hash, \
+         u.token_version, u.created, u.activity, \
+         EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ",
+        "), (",
+        " = '' OR EXISTS (SELECT 1 FROM refresh_tokens WHERE family = ",
+        ")), EXISTS (SELECT 1 FROM up WHERE blocked) FROM users u WHERE u.id = ",
+        "",
+    ];
+    type SqlType = (
+        diesel::dsl::SqlTypeOf<<users::table as diesel::Table>::AllColumns>,
+        diesel::sql_types::Bool,
+        diesel::sql_types::Bool,
+        diesel::sql_types::Bool,
+    );
+}
+
+/// `jti` and `session` are empty when the credential has none (a personal access token).
+pub fn for_credential(
+    conn: &mut DbConn,
+    user_id: &str,
+    jti: &str,
+    session: &str,
+) -> QueryResult<Option<CredentialCheck>> {
+    let binds = [user_id, jti, session, session, user_id].map(str::to_string);
+    let row: Option<(User, bool, bool, bool)> =
+        super::cached::Static::<CredentialSql>::new(binds.to_vec())
+            .get_result(conn)
+            .optional()?;
+    Ok(
+        row.map(|(user, revoked, session_alive, blocked)| CredentialCheck {
+            user,
+            revoked,
+            session_alive,
+            blocked,
+        }),
+    )
+}
+
 pub fn get(conn: &mut DbConn, id: &str) -> QueryResult<User> {
-    dsl::users.find(id).first(conn)
+    dsl::users.find(id).get_result(conn)
 }
 
 pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<User>> {
@@ -20,7 +78,7 @@ pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<User>> {
 pub fn by_email(conn: &mut DbConn, email: &str) -> QueryResult<Option<User>> {
     dsl::users
         .filter(dsl::email_lower.eq(email.to_lowercase()))
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -33,7 +91,7 @@ pub fn by_login(conn: &mut DbConn, name: &str) -> QueryResult<Option<User>> {
                 .eq(&lower)
                 .or(dsl::username_lower.eq(&lower)),
         )
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

@@ -44,6 +44,8 @@ pub async fn login(
     if identity.is_empty() || identity.len() > 254 {
         return Err(bad_login());
     }
+    // A place in the hash queue first: a refused login touches nothing else.
+    let ticket = state.hasher.admit().await?;
     let config = state.config.clone();
     let (user, keys) = state
         .tx(move |c| {
@@ -57,18 +59,7 @@ pub async fn login(
         })
         .await??;
     let hash = user.as_ref().and_then(|u| u.password_hash.clone());
-    let matches = match state.hasher.verify(password, hash).await {
-        Ok(m) => m,
-        Err(busy @ ApiError::Unavailable(_)) => {
-            // Never checked: the attempt must not count as a failure.
-            let (k, config) = (keys.clone(), state.config.clone());
-            state
-                .tx(move |c| throttle::unchecked(c, &config, &k))
-                .await?;
-            return Err(busy);
-        }
-        Err(e) => return Err(e),
-    };
+    let matches = ticket.verify(password, hash).await?;
     let user = match (matches, user) {
         (true, Some(u)) => u,
         _ => return Err(bad_login()),

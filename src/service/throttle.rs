@@ -98,14 +98,3 @@ pub fn succeeded(conn: &mut DbConn, config: &Config, keys: &Keys) -> ApiResult<(
     }
     Ok(())
 }
-
-/// The attempt was never checked (the server was too busy): give both attempts back.
-pub fn unchecked(conn: &mut DbConn, config: &Config, keys: &Keys) -> ApiResult<()> {
-    if let Some(k) = &keys.identity {
-        store::release(conn, k, config.login_max_failures)?;
-    }
-    if let Some(k) = &keys.client {
-        store::release(conn, k, config.login_ip_max_failures)?;
-    }
-    Ok(())
-}

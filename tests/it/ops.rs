@@ -120,3 +120,39 @@ fn metrics_count_requests_by_route_and_status() {
     assert!(text.contains("accountd_hash_queue_depth 0"));
     assert!(text.contains("accountd_db_pool_connections{state=\"idle\"}"));
 }
+
+#[test]
+fn connections_the_database_dropped_leave_the_pool_after_one_failed_request() {
+    use diesel::connection::SimpleConnection;
+    let s = TestServer::start();
+    let me = s
+        .post("/user/get", &s.owner_token, serde_json::json!({}))
+        .expect(200);
+    let account = format!("/v1/accounts/{}", me.body["accountId"].as_str().unwrap());
+    // Warm several pooled connections, then (on PostgreSQL) end them all from the server side,
+    // as a database restart or an idle-connection reaper would.
+    for _ in 0..6 {
+        s.get(&account, &s.owner_token).expect(200);
+    }
+    let mut conn = s.db.conn();
+    if let accountd::db::DbConn::Pg(_) = conn {
+        conn.batch_execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        .unwrap();
+    }
+    // The pool holds at most 6 connections (the test setting): each dead one costs one 503.
+    let statuses: Vec<u16> = (0..12)
+        .map(|_| s.get(&account, &s.owner_token).status)
+        .collect();
+    assert!(
+        statuses.iter().all(|&c| c == 200 || c == 503),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().filter(|&&c| c == 503).count() <= 6,
+        "{statuses:?}"
+    );
+    assert!(statuses[6..].iter().all(|&c| c == 200), "{statuses:?}");
+}
