@@ -8,6 +8,7 @@ pub mod error;
 pub mod ids;
 pub mod mail;
 pub mod metrics;
+pub mod openapi;
 pub mod pagination;
 pub mod secrets;
 pub mod service;

@@ -1,4 +1,4 @@
-//! `accountd [serve | migrate | bootstrap --email E --password P]`
+//! `accountd [serve | migrate | bootstrap --email E --password P | openapi]`
 
 use accountd::config::Config;
 use accountd::service::auth::Bootstrap;
@@ -6,7 +6,7 @@ use std::net::TcpListener;
 use std::process::ExitCode;
 
 const USAGE: &str =
-    "usage: accountd [serve | migrate | bootstrap --email EMAIL --password PASSWORD]";
+    "usage: accountd [serve | migrate | bootstrap --email EMAIL --password PASSWORD | openapi]";
 
 fn fail(msg: impl std::fmt::Display) -> ExitCode {
     eprintln!("accountd: {msg}");
@@ -30,6 +30,11 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         None | Some("serve") if args.len() <= 1 => serve(),
+        // The OpenAPI document generated from the code: `accountd openapi > openapi.yaml`.
+        Some("openapi") if args.len() == 1 => {
+            print!("{}", accountd::openapi::yaml());
+            ExitCode::SUCCESS
+        }
         Some("migrate") if args.len() == 1 => {
             let config = match db_only_config() {
                 Ok(c) => c,

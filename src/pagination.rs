@@ -204,10 +204,13 @@ macro_rules! keyset {
     }};
 }
 
-#[derive(Serialize, Debug)]
+/// A keyset page: `next`/`prev` are opaque cursors, `null` at either end.
+#[derive(Serialize, Debug, utoipa::ToSchema)]
 pub struct Page<V: Serialize> {
     pub data: Vec<V>,
+    #[schema(required = true)]
     pub next: Option<String>,
+    #[schema(required = true)]
     pub prev: Option<String>,
 }
 

@@ -3,17 +3,41 @@
 use super::body::{Fields, Json};
 use super::{check, created, no_errors, not_blank, ok};
 use crate::auth::extractor::{Admin, Bearer, Caller, Owner};
-use crate::db::models::{Account, Plan, User};
+use crate::db::models::{Account, AccountView, Plan, PlanView, User, UserView};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::chosen_or_new;
-use crate::pagination::{Cursor, Params};
+use crate::pagination::{Cursor, Page, Params};
 use crate::service::accounts::{self as service, NewAccount};
 use crate::service::users as user_service;
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use validator::Validate;
+
+/// This module's operations in the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    list,
+    create,
+    get,
+    update,
+    edit,
+    delete,
+    close,
+    get_plan,
+    set_plan,
+    users,
+    children,
+    create_child,
+    all_children,
+    descendants,
+    mint_seat_token,
+    redeem_seats,
+    list_plans,
+    create_plan,
+    get_plan_by_id,
+))]
+pub struct Doc;
 
 type State = web::Data<AppState>;
 type Id = web::Path<String>;
@@ -32,20 +56,48 @@ pub fn user_key(u: &User) -> Cursor {
     }
 }
 
-#[derive(Deserialize, Validate)]
+/// A top-level account and the email of its first user.
+#[derive(Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CreateAccount {
+    /// Not blank.
     #[validate(length(min = 1, max = 200), custom(function = "not_blank"))]
+    #[schema(min_length = 1, max_length = 200)]
     name: String,
+    /// The account's email, and its first user's (unique among accounts, and among users).
     #[validate(email, length(max = 254))]
+    #[schema(format = Email, max_length = 254)]
     email: String,
+    /// Default: the plan `default`.
     #[validate(length(min = 1, max = 64))]
+    #[schema(min_length = 1, max_length = 64)]
     plan_id: Option<String>,
+    /// Default 0.
     #[validate(range(min = 0, max = 1_000_000_000))]
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
     device_seats: Option<i64>,
+    /// Optional own id for imports; the server makes a UUID otherwise.
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$")]
     id: Option<String>,
 }
 
+/// The new account and its first user.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CreatedAccount {
+    account: AccountView,
+    user: UserView,
+}
+
+/// Role owner: create a top-level account and its first user (admin, invited, same email).
+///
+/// The user gets an invitation mail. An unknown `planId` is 400; an email already used by an
+/// account or a user, or an `id` in use, is 409.
+#[utoipa::path(post, path = "/v1/accounts", tag = "accounts", operation_id = "createAccount",
+    request_body = CreateAccount,
+    responses(
+        (status = 201, description = "The account and its first user.", body = CreatedAccount),
+        (status = 409, response = crate::openapi::Conflict),
+    ))]
 pub async fn create(
     Owner(caller): Owner,
     state: State,
@@ -73,11 +125,28 @@ pub async fn create(
     if let Some(m) = invitation {
         state.mailer.send(m);
     }
-    Ok(created(
-        json!({ "account": account.view(), "user": user.view() }),
-    ))
+    Ok(created(CreatedAccount {
+        account: account.view(),
+        user: user.view(),
+    }))
 }
 
+/// The query of `GET /v1/accounts`, besides the paging parameters.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // Describes the query for the OpenAPI document; `list` reads it by name.
+pub struct AccountQuery {
+    /// Only the account with this email (exact, case-insensitive).
+    email: Option<String>,
+}
+
+/// Role user: a page of the accounts the caller may see.
+///
+/// Own account for a user; own plus every descendant for an admin; all for the owner. `filter`
+/// matches name and email.
+#[utoipa::path(get, path = "/v1/accounts", tag = "accounts", operation_id = "listAccounts",
+    params(AccountQuery, crate::openapi::PageQuery),
+    responses((status = 200, description = "A page of accounts.", body = Page<AccountView>)))]
 pub async fn list(caller: Caller, state: State, req: HttpRequest) -> ApiResult<HttpResponse> {
     super::paged(
         &state,
@@ -90,6 +159,10 @@ pub async fn list(caller: Caller, state: State, req: HttpRequest) -> ApiResult<H
     .await
 }
 
+/// Role user: one account the caller may see (404 otherwise).
+#[utoipa::path(get, path = "/v1/accounts/{id}", tag = "accounts", operation_id = "getAccount",
+    params(("id" = String, Path, description = "The account's id.")),
+    responses((status = 200, description = "The account.", body = AccountView)))]
 pub async fn get(bearer: Bearer, state: State, id: Id) -> ApiResult<HttpResponse> {
     let account = state
         .db_as(bearer, move |c, caller| {
@@ -99,15 +172,21 @@ pub async fn get(bearer: Bearer, state: State, id: Id) -> ApiResult<HttpResponse
     Ok(ok(account.view()))
 }
 
-#[derive(Deserialize, Validate)]
+/// A new name or email; an absent (or `null`) field is left as it is.
+#[derive(Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct UpdateAccount {
+    /// Not blank.
     #[validate(length(min = 1, max = 200), custom(function = "not_blank"))]
+    #[schema(min_length = 1, max_length = 200)]
     name: Option<String>,
+    /// Unique among accounts.
     #[validate(email, length(max = 254))]
+    #[schema(format = Email, max_length = 254)]
     email: Option<String>,
     /// Accepted only to be refused with a clear message: plans change through `/plan`.
     #[serde(default, deserialize_with = "present")]
+    #[schema(ignore)]
     plan_id: Option<serde_json::Value>,
 }
 
@@ -116,6 +195,17 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<serde_json::
     serde_json::Value::deserialize(d).map(Some)
 }
 
+/// Role admin: change the name or email of an account in the caller's tree (its own included).
+///
+/// `planId` is refused with 400: plans change through `PUT /v1/accounts/{id}/plan`. 409 when
+/// the email is used by another account, or the account is closed.
+#[utoipa::path(put, path = "/v1/accounts/{id}", tag = "accounts", operation_id = "updateAccount",
+    params(("id" = String, Path, description = "The account's id.")),
+    request_body = UpdateAccount,
+    responses(
+        (status = 200, description = "The updated account.", body = AccountView),
+        (status = 409, response = crate::openapi::Conflict),
+    ))]
 pub async fn update(
     Admin(caller): Admin,
     state: State,
@@ -136,27 +226,65 @@ pub async fn update(
     Ok(ok(account.view()))
 }
 
+/// Role admin: delete an empty descendant account; its seats return to its parent.
+///
+/// Not one's own account (403). 409 while it has child accounts (closed ones included), users,
+/// devices or groups.
+#[utoipa::path(delete, path = "/v1/accounts/{id}", tag = "accounts", operation_id = "deleteAccount",
+    params(("id" = String, Path, description = "The account's id.")),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 409, response = crate::openapi::Conflict),
+    ))]
 pub async fn delete(Admin(caller): Admin, state: State, id: Id) -> ApiResult<HttpResponse> {
     state.tx(move |c| service::delete(c, &caller, &id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
-fn plan_answer(plan: &Plan) -> serde_json::Value {
-    json!({ "planId": plan.id, "planData": plan.view().plan_data })
+/// An account's plan: its id and limits.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountPlan {
+    plan_id: String,
+    #[schema(value_type = PlanData)]
+    plan_data: serde_json::Value,
 }
 
+fn plan_answer(plan: &Plan) -> AccountPlan {
+    AccountPlan {
+        plan_id: plan.id.clone(),
+        plan_data: plan.view().plan_data,
+    }
+}
+
+/// Role user: the plan of an account the caller may see.
+#[utoipa::path(get, path = "/v1/accounts/{id}/plan", tag = "accounts",
+    operation_id = "getAccountPlan",
+    params(("id" = String, Path, description = "The account's id.")),
+    responses((status = 200, description = "The account's plan.", body = AccountPlan)))]
 pub async fn get_plan(caller: Caller, state: State, id: Id) -> ApiResult<HttpResponse> {
     let plan = state.db(move |c| service::plan_of(c, &caller, &id)).await?;
     Ok(ok(plan_answer(&plan)))
 }
 
-#[derive(Deserialize, Validate)]
+/// The plan to move an account to.
+#[derive(Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct SetPlan {
+    /// An existing plan's id (400 otherwise).
     #[validate(length(min = 1, max = 64))]
+    #[schema(min_length = 1, max_length = 64)]
     plan_id: String,
 }
 
+/// Role owner: move the account to another plan.
+///
+/// An unknown `planId` is 400.
+#[utoipa::path(put, path = "/v1/accounts/{id}/plan", tag = "accounts",
+    operation_id = "setAccountPlan",
+    params(("id" = String, Path, description = "The account's id.")),
+    request_body = SetPlan,
+    responses((status = 200, description = "The account's new plan.", body = AccountPlan)))]
 pub async fn set_plan(
     Owner(caller): Owner,
     state: State,
@@ -171,6 +299,24 @@ pub async fn set_plan(
     Ok(ok(plan_answer(&plan)))
 }
 
+/// The query of `GET /v1/accounts/{id}/users`, besides the paging parameters.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // Describes the query for the OpenAPI document; `users` reads it by name.
+pub struct UsersQuery {
+    /// Add the users of every descendant account (`true`/`false`, also `1`/`0`).
+    #[param(rename = "includeChildren", default = false)]
+    include_children: Option<bool>,
+}
+
+/// Role admin: a page of the users of an account in the caller's tree.
+///
+/// `filter` matches email, username, first and last name.
+#[utoipa::path(get, path = "/v1/accounts/{id}/users", tag = "accounts",
+    operation_id = "listAccountUsers",
+    params(("id" = String, Path, description = "The account's id."),
+        UsersQuery, crate::openapi::PageQuery),
+    responses((status = 200, description = "A page of users.", body = Page<UserView>)))]
 pub async fn users(
     Admin(caller): Admin,
     state: State,
@@ -203,6 +349,10 @@ fn plan_key(p: &Plan) -> Cursor {
     }
 }
 
+/// Role user: a page of plans (`filter` matches the name).
+#[utoipa::path(get, path = "/v1/plans", tag = "plans", operation_id = "listPlans",
+    params(crate::openapi::PageQuery),
+    responses((status = 200, description = "A page of plans.", body = Page<PlanView>)))]
 pub async fn list_plans(_: Caller, state: State, req: HttpRequest) -> ApiResult<HttpResponse> {
     super::paged(
         &state,
@@ -215,6 +365,10 @@ pub async fn list_plans(_: Caller, state: State, req: HttpRequest) -> ApiResult<
     .await
 }
 
+/// Role user: one plan.
+#[utoipa::path(get, path = "/v1/plans/{id}", tag = "plans", operation_id = "getPlan",
+    params(("id" = String, Path, description = "The plan's id.")),
+    responses((status = 200, description = "The plan.", body = PlanView)))]
 pub async fn get_plan_by_id(_: Caller, state: State, id: Id) -> ApiResult<HttpResponse> {
     let plan = state
         .db(move |c| crate::db::plans::get(c, &id).map_err(|_| ApiError::not_found("no such plan")))
@@ -222,33 +376,54 @@ pub async fn get_plan_by_id(_: Caller, state: State, id: Id) -> ApiResult<HttpRe
     Ok(ok(plan.view()))
 }
 
-#[derive(Deserialize, Validate, serde::Serialize)]
+/// A plan's limits.
+#[derive(Deserialize, Validate, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct PlanData {
     #[validate(range(min = 0))]
+    #[schema(minimum = 0)]
     project_limit: i64,
     #[validate(range(min = 0))]
+    #[schema(minimum = 0)]
     component_limit: i64,
     #[validate(range(min = 0))]
+    #[schema(minimum = 0)]
     worker_limit: i64,
     #[validate(range(min = 0))]
+    #[schema(minimum = 0)]
     storage_limit: i64,
     #[validate(range(min = 0))]
+    #[schema(minimum = 0)]
     monthly_gas_limit: i64,
     #[validate(range(min = 0))]
+    #[schema(minimum = 0)]
     monthly_upload_limit: i64,
 }
 
-#[derive(Deserialize, Validate)]
+/// A new plan.
+#[derive(Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CreatePlan {
+    /// Optional own id for imports; the server makes a UUID otherwise.
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$")]
     id: Option<String>,
+    /// Not blank.
     #[validate(length(min = 1, max = 200), custom(function = "not_blank"))]
+    #[schema(min_length = 1, max_length = 200)]
     name: String,
     #[validate(nested)]
     plan_data: PlanData,
 }
 
+/// Role owner: create a plan.
+///
+/// 409 when the `id` is in use.
+#[utoipa::path(post, path = "/v1/plans", tag = "plans", operation_id = "createPlan",
+    request_body = CreatePlan,
+    responses(
+        (status = 201, description = "The plan.", body = PlanView),
+        (status = 409, response = crate::openapi::Conflict),
+    ))]
 pub async fn create_plan(
     Owner(caller): Owner,
     state: State,
@@ -318,6 +493,15 @@ async fn tree_list(
     }))
 }
 
+/// Role user: the account itself first, then its direct children (one page).
+///
+/// A plain user sees only its own account. The whole list is one page, so it takes no paging
+/// parameters (any query parameter is 400); `next` and `prev` are always null.
+#[utoipa::path(get, path = "/v1/accounts/{id}/children", tag = "accounts",
+    operation_id = "listChildren",
+    params(("id" = String, Path, description = "The account's id.")),
+    responses((status = 200, description = "The account and its children.",
+        body = Page<AccountView>)))]
 pub async fn children(
     caller: Caller,
     state: State,
@@ -327,6 +511,16 @@ pub async fn children(
     tree_list(caller, state, id, req, crate::service::tree::children).await
 }
 
+/// Role user: the account itself first, then every descendant, depth-first (one page).
+///
+/// Siblings oldest first. A plain user sees only its own account. One recursive query; the
+/// whole list is one page, so it takes no paging parameters (any query parameter is 400);
+/// `next` and `prev` are always null.
+#[utoipa::path(get, path = "/v1/accounts/{id}/allChildren", tag = "accounts",
+    operation_id = "listAllChildren",
+    params(("id" = String, Path, description = "The account's id.")),
+    responses((status = 200, description = "The account and its descendants.",
+        body = Page<AccountView>)))]
 pub async fn all_children(
     caller: Caller,
     state: State,
@@ -336,6 +530,36 @@ pub async fn all_children(
     tree_list(caller, state, id, req, crate::service::tree::all_children).await
 }
 
+/// An account with its descendants nested in `children` (siblings oldest first).
+// `service::tree::nest` builds the answer as JSON; this type only describes it.
+#[derive(Serialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct AccountTree {
+    #[serde(flatten)]
+    account: AccountView,
+    /// Empty below `maxDepth`.
+    #[schema(no_recursion)]
+    children: Vec<AccountTree>,
+}
+
+/// The query of `GET /v1/accounts/{id}/descendants`.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // Describes the query for the OpenAPI document; `descendants` reads it by name.
+pub struct DescendantsQuery {
+    /// How many levels below the account to nest (0: the account alone).
+    #[param(rename = "maxDepth", minimum = 0, maximum = 100, default = 100)]
+    max_depth: Option<i64>,
+}
+
+/// Role user: the account with its descendants nested in `children`.
+///
+/// Down to `maxDepth` levels (default and maximum 100; 0 is the account alone). A plain user
+/// sees only its own account.
+#[utoipa::path(get, path = "/v1/accounts/{id}/descendants", tag = "accounts",
+    operation_id = "getDescendants",
+    params(("id" = String, Path, description = "The account's id."), DescendantsQuery),
+    responses((status = 200, description = "The tree.", body = AccountTree)))]
 pub async fn descendants(
     caller: Caller,
     state: State,
@@ -361,7 +585,47 @@ pub async fn descendants(
     Ok(ok(tree))
 }
 
-/// `{name, email?, deviceSeats?, id?}` as JSON or form, with `account_name`/`device_seats`.
+/// The body of `POST /v1/accounts/{id}/children`, as JSON or form (read by field name, with
+/// the aliases `account_name` and `device_seats`).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // Describes the body for the OpenAPI document; `create_child` reads it by name.
+pub struct CreateChild {
+    /// Required (or `account_name`); not blank.
+    #[schema(min_length = 1, max_length = 200)]
+    name: Option<String>,
+    /// Alias of `name`.
+    #[schema(min_length = 1, max_length = 200)]
+    account_name: Option<String>,
+    /// Unique among accounts.
+    #[schema(format = Email, max_length = 254)]
+    email: Option<String>,
+    /// Seats moved out of the parent's free seats; default 0.
+    #[schema(rename = "deviceSeats", minimum = 0, maximum = 1_000_000_000)]
+    device_seats: Option<i64>,
+    /// Alias of `deviceSeats`.
+    #[schema(rename = "device_seats", minimum = 0, maximum = 1_000_000_000)]
+    device_seats_alias: Option<i64>,
+    /// Optional own id for imports; the server makes a UUID otherwise.
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$")]
+    id: Option<String>,
+}
+
+/// Role admin: create a child account; its seats move out of the parent's free seats.
+///
+/// JSON or form, with the aliases `account_name` and `device_seats`. The child gets the parent's
+/// plan. 409 when the parent has fewer free seats than asked, is closed, or the email or `id`
+/// is in use.
+#[utoipa::path(post, path = "/v1/accounts/{id}/children", tag = "accounts",
+    operation_id = "createChild",
+    params(("id" = String, Path, description = "The parent account's id.")),
+    request_body(content(
+        (CreateChild = "application/json"),
+        (CreateChild = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 201, description = "The child account.", body = AccountView),
+        (status = 409, response = crate::openapi::Conflict),
+    ))]
 pub async fn create_child(
     Admin(caller): Admin,
     state: State,
@@ -401,7 +665,58 @@ pub async fn create_child(
     Ok(created(child.view()))
 }
 
-/// Curl-style edit: `account_name`, `device_seats`, `suspended` (JSON or form).
+/// The body of the curl-style `POST /v1/accounts/{id}`, as JSON or form (read by field name,
+/// with the aliases `account_name` and `device_seats`); an absent field is left as it is.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // Describes the body for the OpenAPI document; `edit` reads it by name.
+pub struct EditAccount {
+    /// Not blank.
+    #[schema(min_length = 1, max_length = 200)]
+    name: Option<String>,
+    /// Alias of `name`.
+    #[schema(min_length = 1, max_length = 200)]
+    account_name: Option<String>,
+    /// Seats taken from, or given back to, the parent's free seats; not below the devices in use.
+    #[schema(rename = "deviceSeats", minimum = 0, maximum = 1_000_000_000)]
+    device_seats: Option<i64>,
+    /// Alias of `deviceSeats`.
+    #[schema(rename = "device_seats", minimum = 0, maximum = 1_000_000_000)]
+    device_seats_alias: Option<i64>,
+    /// Also `1`/`0`, and as strings in forms.
+    suspended: Option<bool>,
+}
+
+/// `{"message": "success"}`.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AccountEdited {
+    #[schema(inline)]
+    message: Success,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+enum Success {
+    Success,
+}
+
+/// Role admin: curl-style edit of name, seats and suspension (JSON or form).
+///
+/// Accepts `application/json` or `application/x-www-form-urlencoded`, with the aliases
+/// `account_name` (= `name`) and `device_seats` (= `deviceSeats`); `suspended` takes
+/// `true/false/1/0`. Only an ancestor's admin or the owner changes `deviceSeats` or
+/// `suspended`, never on their own account (403); only the owner suspends an account that holds
+/// an owner (403). Raising seats takes them from the parent's free seats (409 if too few);
+/// lowering gives them back (409 below the devices in use). 409 on a closed account.
+#[utoipa::path(post, path = "/v1/accounts/{id}", tag = "accounts", operation_id = "editAccount",
+    params(("id" = String, Path, description = "The account's id.")),
+    request_body(content(
+        (EditAccount = "application/json"),
+        (EditAccount = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 200, description = "Done.", body = AccountEdited),
+        (status = 409, response = crate::openapi::Conflict),
+    ))]
 pub async fn edit(
     Admin(caller): Admin,
     state: State,
@@ -426,21 +741,52 @@ pub async fn edit(
     state
         .tx(move |c| service::edit(c, &caller, &id, edit))
         .await?;
-    Ok(ok(json!({ "message": "success" })))
+    Ok(ok(AccountEdited {
+        message: Success::Success,
+    }))
 }
 
+/// Role admin: close one's own account (the owner: any). Irreversible.
+///
+/// Removes the account's users (and so their credentials), devices and groups, returns its seats
+/// to its parent and keeps a closed tombstone whose email is free again. 409 while it has open
+/// child accounts, when it is already closed, or when it would remove the last owner. 403 for
+/// an admin closing another account, or an account that holds an owner.
+#[utoipa::path(post, path = "/v1/accounts/{id}/close", tag = "accounts",
+    operation_id = "closeAccount",
+    params(("id" = String, Path, description = "The account's id.")),
+    responses(
+        (status = 200, description = "The closed tombstone.", body = AccountView),
+        (status = 409, response = crate::openapi::Conflict),
+    ))]
 pub async fn close(Admin(caller): Admin, state: State, id: Id) -> ApiResult<HttpResponse> {
     let account = state.tx(move |c| service::close(c, &caller, &id)).await?;
     Ok(ok(account.view()))
 }
 
-#[derive(Deserialize, Validate)]
+/// How many seats a new seat token is worth.
+#[derive(Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MintSeats {
     #[validate(range(min = 1, max = 1_000_000_000))]
+    #[schema(minimum = 1, maximum = 1_000_000_000)]
     seats: i64,
 }
 
+/// A new seat token, shown only once.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SeatToken {
+    /// `st_...`
+    token: String,
+}
+
+/// Role owner: mint a single-use seat token worth `seats`.
+///
+/// The token is shown only here; it is stored as a hash. It does not expire.
+#[utoipa::path(post, path = "/v1/seat-tokens", tag = "accounts", operation_id = "mintSeatToken",
+    request_body = MintSeats,
+    responses((status = 201, description = "The token.", body = SeatToken,
+        headers(("Cache-Control" = String, description = "`no-store`: the token is a credential.")))))]
 pub async fn mint_seat_token(
     Owner(caller): Owner,
     state: State,
@@ -451,16 +797,31 @@ pub async fn mint_seat_token(
     let token = state
         .tx(move |c| service::mint_seat_token(c, &caller, b.seats))
         .await?;
-    Ok(super::no_store(created(json!({ "token": token }))))
+    Ok(super::no_store(created(SeatToken { token })))
 }
 
-#[derive(Deserialize, Validate)]
+/// A seat token to redeem.
+#[derive(Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RedeemSeats {
+    /// From `POST /v1/seat-tokens`.
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     token: String,
 }
 
+/// Role admin: redeem a seat token into an account of the caller's tree (its own included).
+///
+/// Single use; a second redemption, even a concurrent one, is 409 and adds nothing. An unknown
+/// token is 400. 409 on a closed account.
+#[utoipa::path(post, path = "/v1/accounts/{id}/seats", tag = "accounts",
+    operation_id = "redeemSeatToken",
+    params(("id" = String, Path, description = "The account's id.")),
+    request_body = RedeemSeats,
+    responses(
+        (status = 200, description = "The account with its new seats.", body = AccountView),
+        (status = 409, response = crate::openapi::Conflict),
+    ))]
 pub async fn redeem_seats(
     Admin(caller): Admin,
     state: State,

@@ -7,6 +7,18 @@ use crate::pagination::Cursor;
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 
+/// Role admin: a page of the audit log, oldest first (admins: changes to accounts of their tree;
+/// the owner: all).
+///
+/// One entry per change made through the API, written in the change's own transaction:
+/// account.create/update/plan/seats/suspend/resume/close/delete, seats.mint/redeem,
+/// device.create/delete, user.create/update/role/remove/password/logout/logout_everywhere/
+/// register/confirm/accept_invite/reset_password, token.create/revoke,
+/// group.create/delete/member, login.lockout. `filter` matches the action.
+#[utoipa::path(get, path = "/v1/audit", tag = "operations", operation_id = "listAudit",
+    params(crate::openapi::PageQuery),
+    responses((status = 200, description = "A page of entries, oldest first.",
+        body = crate::pagination::Page<crate::db::audit::EntryView>)))]
 pub async fn list(
     Admin(caller): Admin,
     state: web::Data<AppState>,

@@ -2,6 +2,7 @@
 //! OAuth2 token endpoint (RFC 6749 shapes, form or JSON).
 
 use super::body::{Fields, Json};
+use super::users::Password;
 use super::{check, created, username_rule};
 use crate::auth::password::check_password;
 use crate::error::{ApiError, ApiResult};
@@ -9,22 +10,42 @@ use crate::service::auth::{self as service, Refreshed, Registration};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use validator::Validate;
+
+/// This module's operations in the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(register, confirm, forgot, reset, token))]
+pub struct Doc;
 
 type State = web::Data<AppState>;
 
-#[derive(Deserialize, Validate)]
+#[derive(Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Register {
     #[validate(email, length(max = 254))]
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
+    #[schema(value_type = Password)]
     pub password: String,
+    /// 1 to 64 characters without `@`, spaces or control characters.
     #[validate(custom(function = "username_rule"))]
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^@\s\x00-\x1F\x7F-\x9F]+$"
+    )]
     pub username: Option<String>,
+    /// The account's name (default the email).
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
+}
+
+/// `{"id": "..."}`: the new user's id.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct IdOnly {
+    pub id: String,
 }
 
 /// Shared by `POST /v1/register`, `/user/login {register: true}` and RPC RegisterUser.
@@ -55,9 +76,24 @@ pub async fn register_answer(
     meta: crate::db::audit::Meta,
 ) -> ApiResult<HttpResponse> {
     let id = register_user(state, b, meta).await?;
-    Ok(created(json!({ "id": id })))
+    Ok(created(IdOnly { id }))
 }
 
+/// Public: register an account and its first user (admin, unverified); a confirmation code is mailed.
+///
+/// An email already in use gets the same 201 (with a made-up id) and its owner is mailed, so
+/// registration never tells whether an address has an account. A username in use gets the same
+/// 201 too (nothing is created and the address is mailed to choose another). 403 when
+/// `REGISTRATION=closed`; 409 only when a concurrent registration takes the same email or
+/// username first.
+#[utoipa::path(post, path = "/v1/register", tag = "registration", operation_id = "register",
+    security(()),
+    request_body = Register,
+    responses(
+        (status = 201, description = "Registered; confirm with the mailed code.", body = IdOnly),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 409, response = crate::openapi::Conflict),
+    ))]
 pub async fn register(
     state: State,
     req: actix_web::HttpRequest,
@@ -66,13 +102,36 @@ pub async fn register(
     register_answer(&state, body.0, super::meta_of(&req)).await
 }
 
-#[derive(Deserialize, Validate)]
+#[derive(Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = CodeBody)]
 pub struct Code {
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub code: String,
 }
 
+/// The answer of a confirmation: the user, logged in.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Confirmed {
+    id: String,
+    /// An access token, as a login's.
+    token: String,
+}
+
+/// Public: confirm a registration with its code (single use, 24 hours); answers a login.
+///
+/// A wrong or expired code is 400; too many wrong codes from one address lock it (429). 403
+/// when the account is suspended.
+#[utoipa::path(post, path = "/v1/register/confirm", tag = "registration",
+    operation_id = "confirmRegistration", security(()),
+    request_body = Code,
+    responses(
+        (status = 200, description = "The user id and an access token.", body = inline(Confirmed),
+            headers(("Cache-Control" = String, description = "`no-store`"))),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 429, response = crate::openapi::TooMany),
+    ))]
 pub async fn confirm(
     state: State,
     req: actix_web::HttpRequest,
@@ -81,35 +140,64 @@ pub async fn confirm(
     let b = body.0;
     check(&b, vec![])?;
     let s = service::confirm(&state, b.code, super::meta_of(&req)).await?;
-    Ok(super::no_store(
-        HttpResponse::Ok().json(json!({ "id": s.user.id, "token": s.token })),
-    ))
+    Ok(super::no_store(HttpResponse::Ok().json(Confirmed {
+        id: s.user.id,
+        token: s.token,
+    })))
 }
 
-#[derive(Deserialize, Validate)]
+#[derive(Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Forgot {
     #[validate(email, length(max = 254))]
+    #[schema(format = Email, max_length = 254)]
     email: String,
 }
 
-/// Always 202, whether or not the address has a user.
+/// `{"message": "..."}`.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Message {
+    message: &'static str,
+}
+
+/// Public: mail a password reset code (1 hour) if the address has a user; always 202.
+///
+/// A user has at most 3 live reset codes; further requests mail nothing (and still answer 202).
+#[utoipa::path(post, path = "/v1/password/forgot", tag = "registration",
+    operation_id = "forgotPassword", security(()),
+    request_body = inline(Forgot),
+    responses((status = 202, description = "Accepted, whether or not the address exists.",
+        body = inline(Message))))]
 pub async fn forgot(state: State, body: Json<Forgot>) -> ApiResult<HttpResponse> {
     let b = body.0;
     check(&b, vec![])?;
     service::forgot_password(&state, b.email).await?;
-    Ok(HttpResponse::Accepted()
-        .json(json!({ "message": "if the address has an account, a reset code was mailed to it" })))
+    Ok(HttpResponse::Accepted().json(Message {
+        message: "if the address has an account, a reset code was mailed to it",
+    }))
 }
 
-#[derive(Deserialize, Validate)]
+#[derive(Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Reset {
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     code: String,
+    #[schema(value_type = Password)]
     password: String,
 }
 
+/// Public: set a new password with a reset code; every older credential stops working.
+///
+/// A wrong or expired code is 400; too many wrong codes from one address lock it (429). The
+/// reset also proves the address: an invited user becomes active.
+#[utoipa::path(post, path = "/v1/password/reset", tag = "registration",
+    operation_id = "resetPassword", security(()),
+    request_body = inline(Reset),
+    responses(
+        (status = 204, description = "The password is set."),
+        (status = 429, response = crate::openapi::TooMany),
+    ))]
 pub async fn reset(
     state: State,
     req: actix_web::HttpRequest,
@@ -123,26 +211,135 @@ pub async fn reset(
     Ok(HttpResponse::NoContent().finish())
 }
 
+// Only the schema of the fields: `token` reads them with `Fields`.
+/// The fields of a token request, as a form or a JSON object of strings (`null` counts as
+/// absent).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct TokenRequest {
+    #[schema(inline)]
+    grant_type: GrantType,
+    /// With `password`: the email or username (at most 254 characters).
+    #[schema(max_length = 254)]
+    username: Option<String>,
+    /// With `password` (at most 72 bytes).
+    #[schema(max_length = 72)]
+    password: Option<String>,
+    /// With `refresh_token`: the refresh token to rotate.
+    refresh_token: Option<String>,
+    /// Accepted and ignored.
+    client_id: Option<String>,
+    /// Accepted and ignored.
+    client_secret: Option<String>,
+    /// Accepted and ignored.
+    scope: Option<String>,
+}
+
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum GrantType {
+    Password,
+    RefreshToken,
+}
+
+/// RFC 6749 section 5.1: the tokens.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TokenAnswer {
+    /// A JWT access token, as a login's.
+    access_token: String,
+    #[schema(inline)]
+    token_type: TokenType,
+    /// Seconds until `access_token` expires.
+    expires_in: i64,
+    /// The next refresh token (this grant's own, if any, stops working).
+    refresh_token: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+enum TokenType {
+    Bearer,
+}
+
+/// RFC 6749 section 5.2: `{"error", "error_description"}`.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct OAuthError {
+    #[schema(inline)]
+    error: OAuthErrorCode,
+    error_description: String,
+}
+
+#[derive(Serialize, Clone, Copy, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+enum OAuthErrorCode {
+    InvalidRequest,
+    InvalidGrant,
+    UnsupportedGrantType,
+}
+
 /// RFC 6749 section 5.2 errors: `{"error", "error_description"}`.
-fn oauth_error(status: StatusCode, error: &str, description: &str) -> HttpResponse {
-    super::no_store(
-        HttpResponse::build(status)
-            .json(json!({ "error": error, "error_description": description })),
-    )
+fn oauth_error(status: StatusCode, error: OAuthErrorCode, description: &str) -> HttpResponse {
+    super::no_store(HttpResponse::build(status).json(OAuthError {
+        error,
+        error_description: description.to_string(),
+    }))
+}
+
+/// A failure as this route answers it: every 400 is RFC 6749's `invalid_request` (with the
+/// problems as its description), never the API's `{"errors": [...]}`; other statuses (413, 415,
+/// 429, 503) keep the API's answer.
+fn oauth_failure(e: ApiError) -> HttpResponse {
+    match e {
+        ApiError::Invalid(problems) => oauth_error(
+            StatusCode::BAD_REQUEST,
+            OAuthErrorCode::InvalidRequest,
+            &problems.join("; "),
+        ),
+        e => actix_web::ResponseError::error_response(&e),
+    }
 }
 
 fn token_answer(s: &service::Session, state: &AppState) -> HttpResponse {
-    super::no_store(HttpResponse::Ok().json(json!({
-        "access_token": s.token,
-        "token_type": "Bearer",
-        "expires_in": state.keys.ttl_secs,
-        "refresh_token": s.refresh_token,
-    })))
+    super::no_store(HttpResponse::Ok().json(TokenAnswer {
+        access_token: s.token.clone(),
+        token_type: TokenType::Bearer,
+        expires_in: state.keys.ttl_secs,
+        refresh_token: s.refresh_token.clone(),
+    }))
 }
 
-/// `POST /v1/auth/token`: `grant_type=password` or `grant_type=refresh_token`, form or JSON.
-/// Parameters a client library adds (`client_id`, `scope`) are accepted and ignored.
-pub async fn token(state: State, req: actix_web::HttpRequest, body: Fields) -> HttpResponse {
+/// Public: OAuth2 token endpoint (RFC 6749): password and refresh_token grants.
+///
+/// Form-encoded (`application/x-www-form-urlencoded`) or JSON (`application/json` or any
+/// `application/*+json`): a JSON body must be an object of string values; an empty body counts
+/// as no fields. `client_id`, `client_secret` and `scope` are accepted and ignored; any other
+/// field, or one given twice, is `invalid_request`. Refresh tokens rotate on every use;
+/// presenting a used one revokes its whole session. Every 400 is RFC 6749's
+/// `{"error", "error_description"}`: `invalid_request` (a body that cannot be read, a missing or
+/// malformed parameter), `invalid_grant` (wrong credentials, an unverified user or a suspended
+/// account; an unknown, expired or reused refresh token), `unsupported_grant_type`.
+#[utoipa::path(post, path = "/v1/auth/token", tag = "registration", operation_id = "oauthToken",
+    security(()),
+    request_body(content(
+        (TokenRequest = "application/x-www-form-urlencoded"),
+        (TokenRequest = "application/json"),
+    )),
+    responses(
+        (status = 200, description = "Tokens.", body = inline(TokenAnswer),
+            headers(("Cache-Control" = String, description = "`no-store`"))),
+        (status = 400, description = "An RFC 6749 error.", body = inline(OAuthError),
+            headers(("Cache-Control" = String, description = "`no-store`"))),
+        (status = 429, response = crate::openapi::TooMany),
+    ))]
+pub async fn token(
+    state: State,
+    req: actix_web::HttpRequest,
+    body: Result<Fields, ApiError>,
+) -> HttpResponse {
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => return oauth_failure(e),
+    };
     let mut f = body.reader();
     let grant = f.string(&["grant_type"]);
     let username = f.string(&["username"]);
@@ -153,26 +350,22 @@ pub async fn token(state: State, req: actix_web::HttpRequest, body: Fields) -> H
         f.string(&["scope"]),
         f.string(&["client_secret"]),
     );
-    if !f.errors.is_empty() || f.finish().is_err() {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "malformed or unknown parameters",
-        );
+    if let Err(e) = f.finish() {
+        return oauth_failure(e);
     }
     match grant.as_deref() {
         Some("password") => {
             let (Some(username), Some(password)) = (username, password) else {
                 return oauth_error(
                     StatusCode::BAD_REQUEST,
-                    "invalid_request",
+                    OAuthErrorCode::InvalidRequest,
                     "username and password are required",
                 );
             };
             if username.len() > 254 || password.len() > crate::auth::password::MAX_PASSWORD_BYTES {
                 return oauth_error(
                     StatusCode::BAD_REQUEST,
-                    "invalid_grant",
+                    OAuthErrorCode::InvalidGrant,
                     "invalid username or password",
                 );
             }
@@ -180,20 +373,20 @@ pub async fn token(state: State, req: actix_web::HttpRequest, body: Fields) -> H
                 Ok(s) => token_answer(&s, &state),
                 Err(ApiError::Unauthorized(_)) => oauth_error(
                     StatusCode::BAD_REQUEST,
-                    "invalid_grant",
+                    OAuthErrorCode::InvalidGrant,
                     "invalid username or password",
                 ),
                 Err(ApiError::Forbidden(m)) => {
-                    oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", &m)
+                    oauth_error(StatusCode::BAD_REQUEST, OAuthErrorCode::InvalidGrant, &m)
                 }
-                Err(e) => actix_web::ResponseError::error_response(&e),
+                Err(e) => oauth_failure(e),
             }
         }
         Some("refresh_token") => {
             let Some(token) = refresh else {
                 return oauth_error(
                     StatusCode::BAD_REQUEST,
-                    "invalid_request",
+                    OAuthErrorCode::InvalidRequest,
                     "refresh_token is required",
                 );
             };
@@ -205,25 +398,25 @@ pub async fn token(state: State, req: actix_web::HttpRequest, body: Fields) -> H
                 Ok(Refreshed::Ok(s)) => token_answer(&s, &state),
                 Ok(Refreshed::Invalid) => oauth_error(
                     StatusCode::BAD_REQUEST,
-                    "invalid_grant",
+                    OAuthErrorCode::InvalidGrant,
                     "invalid or expired refresh token",
                 ),
                 Ok(Refreshed::Reused) => oauth_error(
                     StatusCode::BAD_REQUEST,
-                    "invalid_grant",
+                    OAuthErrorCode::InvalidGrant,
                     "refresh token already used; its session was revoked",
                 ),
-                Err(e) => actix_web::ResponseError::error_response(&e),
+                Err(e) => oauth_failure(e),
             }
         }
         Some(_) => oauth_error(
             StatusCode::BAD_REQUEST,
-            "unsupported_grant_type",
+            OAuthErrorCode::UnsupportedGrantType,
             "use password or refresh_token",
         ),
         None => oauth_error(
             StatusCode::BAD_REQUEST,
-            "invalid_request",
+            OAuthErrorCode::InvalidRequest,
             "grant_type is required",
         ),
     }

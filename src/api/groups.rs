@@ -11,18 +11,28 @@ use crate::pagination::{Cursor, Params};
 use crate::service::groups::{self as service, parse_labels, parse_roles};
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use validator::Validate;
+
+/// This module's operations in the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(create, list, get, delete, members, set_member, get_member))]
+pub struct Doc;
 
 type State = web::Data<AppState>;
 
-#[derive(Deserialize, Validate)]
+#[derive(Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CreateGroup {
+    /// The group's id, unique in its account.
+    #[schema(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9._-]{1,64}$")]
     pub id: String,
+    #[schema(value_type = Option<crate::service::groups::LabelsSchema>)]
     pub labels: Option<Value>,
+    /// Another account of the caller's tree; omitted, the caller's.
     #[validate(length(min = 1, max = 64))]
+    #[schema(min_length = 1, max_length = 64)]
     pub account_id: Option<String>,
 }
 
@@ -39,6 +49,17 @@ pub async fn create_group(state: &AppState, caller: Caller, b: CreateGroup) -> A
         .await
 }
 
+/// Role admin: create a group in the caller's account (or `accountId` of its tree).
+///
+/// An `accountId` the caller may not see is 404; a closed account or an id already in use in
+/// the account is 409.
+#[utoipa::path(post, path = "/v1/groups", tag = "groups", operation_id = "createGroup",
+    request_body = CreateGroup,
+    responses(
+        (status = 201, description = "The group.", body = crate::service::groups::GroupView),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 409, response = crate::openapi::Conflict),
+    ))]
 pub async fn create(
     Admin(caller): Admin,
     state: State,
@@ -55,7 +76,24 @@ fn group_key(g: &Group) -> Cursor {
     }
 }
 
-/// `userId`, `accountId`, paging, and any number of `label.<name>=<value>`.
+/// Role user: page of groups (a plain user: its own groups).
+///
+/// `userId` narrows to the groups that user is in; any number of `label.<name>=<value>`
+/// parameters (e.g. `?label.env=prod&label.tier=web`; names 1-64 characters of A-Z a-z 0-9 . _ -)
+/// must all match. `accountId` names another account of the caller's tree. `filter` matches the
+/// group's id. An `accountId` or `userId` the caller may not see is 404.
+#[utoipa::path(get, path = "/v1/groups", tag = "groups", operation_id = "listGroups",
+    params(
+        ("userId" = Option<String>, Query, description = "Only the groups this user is in."),
+        ("accountId" = Option<String>, Query,
+            description = "Another account of the caller's tree; omitted, the caller's."),
+        crate::openapi::PageQuery,
+    ),
+    responses(
+        (status = 200, description = "A page of groups.",
+            body = crate::pagination::Page<crate::service::groups::GroupView>),
+        (status = 404, response = crate::openapi::NotFound),
+    ))]
 pub async fn list(caller: Caller, state: State, req: HttpRequest) -> ApiResult<HttpResponse> {
     let pairs = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
         .map_err(|_| ApiError::invalid("query: not a valid query string"))?
@@ -117,6 +155,10 @@ fn account_param(req: &HttpRequest) -> ApiResult<Option<String>> {
     Ok(params.get("accountId").map(str::to_string))
 }
 
+/// Role user: one group.
+#[utoipa::path(get, path = "/v1/groups/{id}", tag = "groups", operation_id = "getGroup",
+    params(("id" = String, Path, description = "The group's id."), AccountQuery),
+    responses((status = 200, description = "The group.", body = crate::service::groups::GroupView)))]
 pub async fn get(
     caller: Caller,
     state: State,
@@ -130,6 +172,15 @@ pub async fn get(
     Ok(ok(group.view()))
 }
 
+/// Role admin: delete a group and its memberships.
+///
+/// A closed account is 409.
+#[utoipa::path(delete, path = "/v1/groups/{id}", tag = "groups", operation_id = "deleteGroup",
+    params(("id" = String, Path, description = "The group's id."), AccountQuery),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 409, response = crate::openapi::Conflict),
+    ))]
 pub async fn delete(
     Admin(caller): Admin,
     state: State,
@@ -143,10 +194,41 @@ pub async fn delete(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Deserialize)]
+/// A set of role names.
+#[derive(Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = Roles)]
 pub struct SetRoles {
+    #[schema(schema_with = roles_schema)]
     roles: Vec<String>,
+}
+
+/// `roles`, as `parse_roles` accepts them.
+fn roles_schema() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    ArrayBuilder::new()
+        .description(Some(
+            "At most 32 names of 1 to 64 characters, not blank; kept sorted, without repeats.",
+        ))
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(64))
+                .pattern(Some("\\S")),
+        )
+        .max_items(Some(crate::service::groups::MAX_ROLES))
+        .build()
+}
+
+/// The optional `accountId` query parameter of single-group routes (schema only).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct AccountQuery {
+    /// Another account of the caller's tree; omitted, the caller's.
+    #[param(rename = "accountId")]
+    account_id: Option<String>,
 }
 
 /// Shared by `PUT /v1/groups/{id}/members/{userId}` and RPC SetMembership.
@@ -169,6 +251,21 @@ pub async fn set_roles(
         .await
 }
 
+/// Role admin: set a member's roles (a set of names); an empty list removes the member.
+///
+/// The user must be in the group's account (409 otherwise, as for a closed account).
+#[utoipa::path(put, path = "/v1/groups/{id}/members/{userId}", tag = "groups",
+    operation_id = "setMember",
+    params(
+        ("id" = String, Path, description = "The group's id."),
+        ("userId" = String, Path, description = "The member's user id."),
+        AccountQuery,
+    ),
+    request_body = SetRoles,
+    responses(
+        (status = 204, description = "Set."),
+        (status = 409, response = crate::openapi::Conflict),
+    ))]
 pub async fn set_member(
     Admin(caller): Admin,
     state: State,
@@ -182,6 +279,15 @@ pub async fn set_member(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Role user: a member's roles (empty when not a member; a plain user asks about itself).
+#[utoipa::path(get, path = "/v1/groups/{id}/members/{userId}", tag = "groups",
+    operation_id = "getMember",
+    params(
+        ("id" = String, Path, description = "The group's id."),
+        ("userId" = String, Path, description = "The member's user id."),
+        AccountQuery,
+    ),
+    responses((status = 200, description = "The roles.", body = SetRoles)))]
 pub async fn get_member(
     caller: Caller,
     state: State,
@@ -193,7 +299,7 @@ pub async fn get_member(
     let roles = state
         .db(move |c| service::get_membership(c, &caller, account.as_deref(), &group, &user))
         .await?;
-    Ok(ok(json!({ "roles": roles })))
+    Ok(ok(SetRoles { roles }))
 }
 
 fn member_key(m: &Membership) -> Cursor {
@@ -203,6 +309,20 @@ fn member_key(m: &Membership) -> Cursor {
     }
 }
 
+/// Role user: page of the group's members (a plain user: only for groups it is in).
+///
+/// No `filter`: this list takes only `accountId`, `limit`, `next` and `prev`.
+#[utoipa::path(get, path = "/v1/groups/{id}/members", tag = "groups", operation_id = "listMembers",
+    params(
+        ("id" = String, Path, description = "The group's id."),
+        AccountQuery,
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 1000,
+            description = "Page size, 1 to 1000 (default 50)."),
+        ("next" = Option<String>, Query, description = "Cursor from a previous page's `next`."),
+        ("prev" = Option<String>, Query, description = "Cursor from a previous page's `prev`."),
+    ),
+    responses((status = 200, description = "A page of members.",
+        body = crate::pagination::Page<crate::service::groups::MemberView>)))]
 pub async fn members(
     caller: Caller,
     state: State,

@@ -14,24 +14,133 @@ use crate::state::AppState;
 use actix_web::dev::Payload;
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use std::borrow::Cow;
+use utoipa::openapi::schema::{OneOfBuilder, Schema};
+use utoipa::openapi::{Ref, RefOr};
 
-#[derive(Deserialize)]
+/// This module's operations in the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(rpc))]
+pub struct Doc;
+
+/// A request frame.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = RpcRequest)]
 struct Frame {
+    /// The frame version: only 2.
+    #[schema(value_type = i64, required = true, minimum = 2, maximum = 2)]
     v: Option<i64>,
+    /// The caller's name, answered as `dst`.
     src: Option<String>,
+    /// Ignored.
     #[allow(dead_code)]
     dst: Option<String>,
+    /// Any JSON value, answered as `id`.
+    #[schema(value_type = Value, required = false)]
     id: Option<Value>,
+    /// `/v1/Account.<Name>`; an unknown method is an error frame with code 404.
+    #[schema(example = "/v1/Account.Login")]
     method: String,
+    /// The method's arguments (an object; omitted or `null`: none).
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     args: Option<Value>,
+}
+
+/// An answer frame: `result`, or `error`, or neither (a method that answers nothing).
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = RpcFrame)]
+struct Answer {
+    /// Always 2.
+    v: i64,
+    /// Always `accountd`.
+    src: &'static str,
+    /// The request's `src`.
+    #[schema(required = true)]
+    dst: Option<String>,
+    /// The request's `id`.
+    #[schema(value_type = Value, required = true)]
+    id: Option<Value>,
+    /// The method's answer, as its REST twin's body.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Value)]
+    result: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = FrameError)]
+    error: Option<FrameError>,
+}
+
+/// Why a method failed.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = RpcError)]
+struct FrameError {
+    /// The HTTP status the REST twin would answer.
+    code: u16,
+    message: String,
+    /// Seconds to wait, with 429 and 503 (also sent as the `Retry-After` header).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = u64)]
+    retry_after: Option<u64>,
+}
+
+/// The body of an HTTP 400 (schema only): an error frame, or `{"errors": [...]}` when the
+/// URL itself is refused (a NUL in it) before the frame is read.
+struct BadFrame;
+
+impl utoipa::PartialSchema for BadFrame {
+    fn schema() -> RefOr<Schema> {
+        OneOfBuilder::new()
+            .item(Ref::from_schema_name("RpcFrame"))
+            .item(Ref::from_schema_name("Errors"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for BadFrame {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("RpcBadFrame")
+    }
 }
 
 const PREFIX: &str = "/v1/Account.";
 
+/// Public: RPC frames of the older account service (Login, RegisterUser and
+/// ConfirmUserRegistration need no credentials; the other methods need those of their REST twin).
+///
+/// `{"v": 2, "src": S, "id": N, "method": "/v1/Account.<Name>", "args": {...}}` answers
+/// `{"v": 2, "src": "accountd", "dst": S, "id": N, "result": ...}`, or `{..., "error": {"code",
+/// "message"}}` with the HTTP status the REST twin would answer as `code` (and `retryAfter`
+/// seconds, with a `Retry-After` header, for 429 and 503), or neither `result` nor `error` for a
+/// method that answers nothing. Credentials are checked only by the methods that need them: a
+/// missing, bad or insufficient one is an error frame with code 401 or 403, not an HTTP status.
+/// Methods (`account` in their arguments is a user id): `Login {username, password}` →
+/// `{id, token}`; `RegisterUser {email, password, username?}` → `{id}`;
+/// `ConfirmUserRegistration {code}` → `{id, token}`; `CreateUser {id?, email, name?, password}`;
+/// `GetInfo {id | name}` → User; `UserExists {id | name}` → `{exists}`;
+/// `CreateToken {account?, description}` → the token string; `ListTokens {account?}` → array of
+/// TokenInfo (at most 1000); `RevokeToken {id}`; `ValidateToken {token}` → `{id}`;
+/// `CreateGroup {id, labels?}`; `DeleteGroup {id}`; `ListGroups {account?, labels?}` → array of
+/// Group (at most 1000); `SetMembership {account, group, roles}`;
+/// `GetMembership {account, group}` → array of role names.
+///
+/// The body is read as JSON whatever its `Content-Type`. A frame that cannot be read (not JSON,
+/// an unknown field, `v` not 2) is answered with HTTP 400 and an error frame, a body over 64 KiB
+/// with HTTP 413 and an error frame; every other frame with HTTP 200.
+#[utoipa::path(post, path = "/rpc", tag = "rpc", operation_id = "rpc",
+    security((), ("bearerAuth" = []), ("patAuth" = []), ("patQuery" = [])),
+    request_body = Frame,
+    responses(
+        (status = 200, description = "A result frame or an error frame.", body = Answer,
+            headers(("Retry-After" = u64,
+                description = "With an error frame of code 429 or 503: seconds to wait."))),
+        (status = 400, description = "The frame could not be read: an error frame (or, for a \
+            URL with a NUL, the usual list of problems).", body = inline(BadFrame)),
+        (status = 413, description = "Body over 64 KiB: an error frame.", body = Answer),
+    ))]
 pub async fn rpc(
     req: HttpRequest,
     payload: web::Payload,
@@ -59,22 +168,29 @@ pub async fn rpc(
             .unwrap_or_default();
         log::error!("{rid} rpc {}: {detail}", frame.method);
     }
-    let mut out = json!({ "v": 2, "src": "accountd", "dst": frame.src, "id": frame.id });
+    let mut out = Answer {
+        v: 2,
+        src: "accountd",
+        dst: frame.src,
+        id: frame.id,
+        result: None,
+        error: None,
+    };
     let mut retry_after = None;
     match answer {
-        Ok(Some(result)) => out["result"] = result,
-        Ok(None) => {}
+        Ok(result) => out.result = result,
         Err(e) => {
-            out["error"] = json!({ "code": e.status_code().as_u16(), "message": message(&e) });
             // A locked or busy answer says when to come back, in the frame and the header.
             retry_after = match &e {
                 ApiError::TooManyRequests { retry_after, .. } => Some(*retry_after),
                 ApiError::Unavailable(_) => Some(1),
                 _ => None,
             };
-            if let Some(secs) = retry_after {
-                out["error"]["retryAfter"] = json!(secs);
-            }
+            out.error = Some(FrameError {
+                code: e.status_code().as_u16(),
+                message: message(&e),
+                retry_after,
+            });
         }
     }
     let mut res = HttpResponse::Ok();
@@ -87,9 +203,18 @@ pub async fn rpc(
 fn frame_error(code: u16, msg: &str, dst: Option<String>, id: Option<Value>) -> HttpResponse {
     let status = actix_web::http::StatusCode::from_u16(code)
         .unwrap_or(actix_web::http::StatusCode::BAD_REQUEST);
-    HttpResponse::build(status).json(json!({
-        "v": 2, "src": "accountd", "dst": dst, "id": id, "error": { "code": code, "message": msg },
-    }))
+    HttpResponse::build(status).json(Answer {
+        v: 2,
+        src: "accountd",
+        dst,
+        id,
+        result: None,
+        error: Some(FrameError {
+            code,
+            message: msg.to_string(),
+            retry_after: None,
+        }),
+    })
 }
 
 fn message(e: &ApiError) -> String {

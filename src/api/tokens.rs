@@ -9,23 +9,69 @@ use crate::pagination::Cursor;
 use crate::service::tokens as service;
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use validator::Validate;
+
+/// This module's operations in the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(create, list, validate, revoke))]
+pub struct Doc;
 
 type State = web::Data<AppState>;
 
 /// Tokens may live at most ten years.
 const MAX_LIFETIME_MICROS: i64 = 10 * 366 * 24 * 3600 * 1_000_000;
 
-#[derive(Deserialize, Validate)]
+#[derive(Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CreateToken {
+    /// What the token is for; not blank.
     #[validate(length(min = 1, max = 200), custom(function = "super::not_blank"))]
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub description: String,
+    /// In the future, at most ten years away; omitted, the token does not expire.
+    #[schema(format = DateTime)]
     pub expires_at: Option<String>,
+    /// The user to mint for (admins: a user of their tree below their role; the owner: anyone);
+    /// omitted, the caller.
     #[validate(length(min = 1, max = 64))]
+    #[schema(min_length = 1, max_length = 64)]
     pub user_id: Option<String>,
+}
+
+/// A new token: the only answer that shows `token`.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NewToken {
+    pub id: String,
+    /// `pat_...`, shown once.
+    pub token: String,
+    pub description: String,
+    #[schema(format = DateTime)]
+    pub created: String,
+    #[schema(format = DateTime)]
+    pub expires_at: Option<String>,
+}
+
+/// The user a valid token acts as.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenUser {
+    pub id: String,
+    pub account_id: String,
+    #[schema(value_type = RoleName)]
+    pub role: String,
+}
+
+/// A user's role, lowest first (schema only: stored roles are strings).
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[schema(as = Role)]
+#[allow(dead_code)]
+pub enum RoleName {
+    User,
+    Admin,
+    Owner,
 }
 
 /// An RFC 3339 time in the future (and within ten years), as stored microseconds.
@@ -61,6 +107,20 @@ pub async fn create_token(
         .await
 }
 
+/// Role user: mint a personal access token (admins and the owner: for a user of their tree, `userId`).
+///
+/// The `pat_...` token is answered only here and stored as a hash. It acts with its user's
+/// role, as `Authorization: Bearer` or as the `access_token` query parameter, until it is
+/// revoked or expires, or its user is removed, changes role or password, or logs out everywhere.
+/// An admin mints only for itself and users below its role (403 otherwise); a `userId` the
+/// caller may not see is 404.
+#[utoipa::path(post, path = "/v1/tokens", tag = "tokens", operation_id = "createToken",
+    request_body = CreateToken,
+    responses(
+        (status = 201, description = "The token, shown once.", body = NewToken,
+            headers(("Cache-Control" = String, description = "`no-store`."))),
+        (status = 404, response = crate::openapi::NotFound),
+    ))]
 pub async fn create(
     caller: Caller,
     state: State,
@@ -68,9 +128,13 @@ pub async fn create(
 ) -> ApiResult<HttpResponse> {
     let (pat, token) = create_token(&state, caller, body.0).await?;
     let v = pat.view();
-    Ok(super::no_store(created(json!({
-        "id": v.id, "token": token, "description": v.description, "created": v.created, "expiresAt": v.expires_at,
-    }))))
+    Ok(super::no_store(created(NewToken {
+        id: v.id,
+        token,
+        description: v.description,
+        created: v.created,
+        expires_at: v.expires_at,
+    })))
 }
 
 fn pat_key(p: &Pat) -> Cursor {
@@ -80,6 +144,20 @@ fn pat_key(p: &Pat) -> Cursor {
     }
 }
 
+/// Role user: page of the caller's tokens (admins: `userId` of their tree).
+///
+/// Never their secrets. `filter` matches the description. A `userId` the caller may not see
+/// (a plain user: any other) is 404; one with a role above the caller's is 403.
+#[utoipa::path(get, path = "/v1/tokens", tag = "tokens", operation_id = "listTokens",
+    params(
+        ("userId" = Option<String>, Query, description = "Whose tokens; omitted, the caller's."),
+        crate::openapi::PageQuery,
+    ),
+    responses(
+        (status = 200, description = "A page of tokens (never their secrets).",
+            body = crate::pagination::Page<crate::service::tokens::PatView>),
+        (status = 404, response = crate::openapi::NotFound),
+    ))]
 pub async fn list(caller: Caller, state: State, req: HttpRequest) -> ApiResult<HttpResponse> {
     let names = ["userId", "filter", "limit", "next", "prev"];
     super::paged(
@@ -93,6 +171,12 @@ pub async fn list(caller: Caller, state: State, req: HttpRequest) -> ApiResult<H
     .await
 }
 
+/// Role user: revoke one's token (admins: tokens of their tree's users).
+///
+/// A token the caller may not revoke is 404, like one that does not exist.
+#[utoipa::path(delete, path = "/v1/tokens/{id}", tag = "tokens", operation_id = "revokeToken",
+    params(("id" = String, Path, description = "The token's id.")),
+    responses((status = 204, description = "Revoked.")))]
 pub async fn revoke(
     caller: Caller,
     state: State,
@@ -102,13 +186,22 @@ pub async fn revoke(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Deserialize, Validate)]
+#[derive(Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ValidateToken {
+    /// A personal access token (`pat_...`) or an access token.
     #[validate(length(min = 1, max = 4096))]
+    #[schema(min_length = 1, max_length = 4096)]
     pub token: String,
 }
 
+/// Role user: whose is this token? (own tokens; admins: their tree; the owner: any).
+///
+/// Accepts a personal access token or an access token. Anything else, or a token the caller may
+/// not inspect, is 401.
+#[utoipa::path(post, path = "/v1/tokens/validate", tag = "tokens", operation_id = "validateToken",
+    request_body = ValidateToken,
+    responses((status = 200, description = "The token's user.", body = TokenUser)))]
 pub async fn validate(
     caller: Caller,
     state: State,
@@ -120,7 +213,9 @@ pub async fn validate(
     let user = state
         .tx(move |c| service::validate(c, &keys, &caller, &b.token))
         .await?;
-    Ok(ok(
-        json!({ "id": user.id, "accountId": user.account_id, "role": user.role }),
-    ))
+    Ok(ok(TokenUser {
+        id: user.id,
+        account_id: user.account_id,
+        role: user.role,
+    }))
 }

@@ -2,11 +2,12 @@
 
 use super::accounts::user_key;
 use super::body::Json;
+use super::tokens::RoleName;
 use super::{check, created, no_errors, ok, username_rule};
 use crate::auth::extractor::{Admin, Caller};
 use crate::auth::password::check_password;
 use crate::auth::Role;
-use crate::db::models::{rfc3339, User};
+use crate::db::models::{rfc3339, AccountView, User, UserView};
 use crate::db::users::{self as store, UserChanges, UserFilter};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::chosen_or_new;
@@ -15,9 +16,74 @@ use crate::service::auth as auth_service;
 use crate::service::users::{self as service, NewUser};
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use validator::Validate;
+
+/// This module's operations in the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(create, get, find, login, logout, remove, update, update_role, password),
+    modifiers(&OptionalBodies)
+)]
+pub struct Doc;
+
+/// `request_body = Option<T>`: a body that may be left out, since an empty body reads as `{}`.
+/// utoipa makes it not required (right) with the schema "null or T" (wrong: a JSON `null` is
+/// refused): the schema is made T's alone.
+struct OptionalBodies;
+
+impl utoipa::Modify for OptionalBodies {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::{Schema, SchemaType, Type};
+        use utoipa::openapi::{RefOr, Required};
+        let null = SchemaType::Type(Type::Null);
+        let is_null =
+            |s: &RefOr<Schema>| matches!(s, RefOr::T(Schema::Object(o)) if o.schema_type == null);
+        for item in doc.paths.paths.values_mut() {
+            let Some(body) = item.post.as_mut().and_then(|op| op.request_body.as_mut()) else {
+                continue;
+            };
+            if body.required == Some(Required::True) {
+                continue;
+            }
+            for content in body.content.values_mut() {
+                if let Some(RefOr::T(Schema::OneOf(one))) = &content.schema {
+                    let mut rest = one.items.iter().filter(|s| !is_null(s));
+                    if let (Some(only), None) = (rest.next(), rest.next()) {
+                        content.schema = Some(only.clone());
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// 8 to 72 bytes (UTF-8); longer is refused, never cut.
+///
+/// The schema of every new password (`check_password`). JSON Schema counts characters, so
+/// `maxLength` is only the bound for ASCII: 72 characters that take more than 72 bytes are refused.
+pub struct Password;
+
+impl utoipa::PartialSchema for Password {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use crate::auth::password::{MAX_PASSWORD_BYTES, MIN_PASSWORD_BYTES};
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .description(Some("8 to 72 bytes (UTF-8); longer is refused, never cut."))
+            .min_length(Some(MIN_PASSWORD_BYTES))
+            .max_length(Some(MAX_PASSWORD_BYTES))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Password {}
+
+// Checked by `ids::chosen_or_new`.
+/// Optional own id for imports; the server makes a UUID otherwise.
+#[derive(utoipa::ToSchema)]
+#[schema(pattern = "^[A-Za-z0-9._-]{1,64}$")]
+#[allow(dead_code)]
+pub struct ImportId(String);
 
 type State = web::Data<AppState>;
 
@@ -28,24 +94,52 @@ fn parse_role(role: &str, errors: &mut Vec<String>) -> Role {
     })
 }
 
-#[derive(Deserialize, Validate)]
+#[derive(Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CreateUser {
     #[validate(email, length(max = 254))]
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
+    #[schema(value_type = RoleName)]
     pub role: String,
     #[validate(length(max = 100))]
+    #[schema(max_length = 100)]
     pub first: Option<String>,
     #[validate(length(max = 100))]
+    #[schema(max_length = 100)]
     pub last: Option<String>,
+    /// 1 to 64 characters without `@`, spaces or control characters.
     #[validate(custom(function = "username_rule"))]
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^@\s\x00-\x1F\x7F-\x9F]+$"
+    )]
     pub username: Option<String>,
+    /// Without it (or with `sendInvite`) the user is invited and chooses its own.
+    #[schema(value_type = Option<Password>)]
     pub password: Option<String>,
+    /// Mail an invitation (the password, if any, is then ignored).
     pub send_invite: Option<bool>,
+    /// An account of the caller's tree (default: the caller's own).
     pub account_id: Option<String>,
+    #[schema(value_type = Option<ImportId>)]
     pub id: Option<String>,
 }
 
+/// Role admin: create a user in the caller's account or in `accountId` of its tree.
+///
+/// Never a role above the caller's own (403). With `sendInvite`, or without a password, the
+/// user is `invited` and unverified and an invitation code is mailed; with a password it is
+/// `active` and verified (the admin vouches for the address). 404 when `accountId` is not in the
+/// caller's tree; 409 when the account is closed or the email, username or id is in use.
+#[utoipa::path(post, path = "/user/create", tag = "users", operation_id = "createUser",
+    request_body = CreateUser,
+    responses(
+        (status = 201, description = "The user.", body = UserView),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 409, response = crate::openapi::Conflict),
+    ))]
 pub async fn create(
     Admin(caller): Admin,
     state: State,
@@ -98,16 +192,28 @@ pub async fn create_user(state: &AppState, caller: Caller, b: CreateUser) -> Api
     Ok(user)
 }
 
-#[derive(Deserialize, Validate)]
+#[derive(Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-/// A user named by `id` or by `email`.
+/// A user named by `id` or by `email` (`id` wins when both are given).
 pub struct UserRef {
     #[validate(length(min = 1, max = 64))]
+    #[schema(min_length = 1, max_length = 64)]
     id: Option<String>,
     #[validate(length(min = 1, max = 254))]
+    #[schema(min_length = 1, max_length = 254)]
     email: Option<String>,
 }
 
+/// Role user: one user by `id` or `email`; an empty body answers the caller.
+///
+/// A plain user sees only itself, an admin the users of its tree, the owner everyone; any other
+/// user is 404.
+#[utoipa::path(post, path = "/user/get", tag = "users", operation_id = "getUser",
+    request_body = Option<UserRef>,
+    responses(
+        (status = 200, description = "The user.", body = UserView),
+        (status = 404, response = crate::openapi::NotFound),
+    ))]
 pub async fn get(caller: Caller, state: State, body: Json<UserRef>) -> ApiResult<HttpResponse> {
     let b = body.0;
     check(&b, vec![])?;
@@ -117,22 +223,46 @@ pub async fn get(caller: Caller, state: State, body: Json<UserRef>) -> ApiResult
     Ok(ok(user.view()))
 }
 
-#[derive(Deserialize, Validate)]
+#[derive(Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct FindUsers {
+    /// Exactly this email (case-insensitive).
     #[validate(length(min = 1, max = 254))]
+    #[schema(min_length = 1, max_length = 254)]
     email: Option<String>,
     #[validate(length(min = 1, max = 64))]
+    #[schema(min_length = 1, max_length = 64)]
     id: Option<String>,
+    #[schema(value_type = Option<RoleName>)]
     role: Option<String>,
+    /// Only the users placed in this account.
     #[validate(length(min = 1, max = 64))]
+    #[schema(min_length = 1, max_length = 64)]
     account_id: Option<String>,
+    /// Case-insensitive substring of the email, username, first or last name; `%` and `_`
+    /// match only themselves.
+    #[schema(max_length = 256)]
     filter: Option<String>,
+    /// Page size, 1 to 1000 (default 50).
+    #[schema(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
+    /// Cursor from a previous page's `next` (not with `prev`).
     next: Option<String>,
+    /// Cursor from a previous page's `prev` (not with `next`).
     prev: Option<String>,
 }
 
+/// Role user: page of users (a plain user sees only itself, an admin its tree).
+///
+/// `filter` matches email, username, first and last name. The other fields must all match. An
+/// admin's `accountId` outside its tree is 404.
+#[utoipa::path(post, path = "/user/find", tag = "users", operation_id = "findUsers",
+    request_body = Option<FindUsers>,
+    responses(
+        (status = 200, description = "A page of users.",
+            body = crate::pagination::Page<UserView>),
+        (status = 404, response = crate::openapi::NotFound),
+    ))]
 pub async fn find(caller: Caller, state: State, body: Json<FindUsers>) -> ApiResult<HttpResponse> {
     let b = body.0;
     let mut errors = vec![];
@@ -164,31 +294,74 @@ pub async fn find(caller: Caller, state: State, body: Json<FindUsers>) -> ApiRes
     Ok(ok(page.finish(rows, user_key, User::view)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Login {
+    /// The email or the username to log in with (or, with `register`, the email to register).
+    #[schema(max_length = 254)]
     email: Option<String>,
+    /// Used when there is no `email`.
+    #[schema(max_length = 254)]
     username: Option<String>,
+    /// At most 72 bytes; with `invite` or `register` the password to set (8 to 72 bytes).
+    #[schema(max_length = 72)]
     password: String,
-    /// Accept an invitation (with the password to set).
+    /// Accept an invitation: the mailed code, with the password to set (no email or username).
     invite: Option<String>,
-    /// Register instead of logging in (as `POST /v1/register`).
+    /// Only `true`: register instead (as `POST /v1/register`); answers 201 `{id}`.
     register: Option<bool>,
-    /// With `register`: the account's name.
+    /// With `register`: the account's name (default the email).
+    #[schema(min_length = 1, max_length = 200)]
     name: Option<String>,
 }
 
 /// The answer of every login: access token, refresh token, account and user.
-pub fn session_answer(s: &auth_service::Session) -> HttpResponse {
-    super::no_store(ok(json!({
-        "token": s.token,
-        "expires": rfc3339(s.expires * 1_000_000),
-        "refreshToken": s.refresh_token,
-        "account": s.account.view(),
-        "user": s.user.view(),
-    })))
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Session {
+    /// JWT access token, sent as `Authorization: Bearer`.
+    token: String,
+    /// When `token` expires.
+    #[schema(format = DateTime)]
+    expires: String,
+    /// Rotating refresh token (30 days), for `POST /v1/auth/token`.
+    refresh_token: String,
+    account: AccountView,
+    user: UserView,
 }
 
+/// The answer of every login: access token, refresh token, account and user.
+pub fn session_answer(s: &auth_service::Session) -> HttpResponse {
+    super::no_store(ok(Session {
+        token: s.token.clone(),
+        expires: rfc3339(s.expires * 1_000_000),
+        refresh_token: s.refresh_token.clone(),
+        account: s.account.view(),
+        user: s.user.view(),
+    }))
+}
+
+/// Public: log in with email (or username) and password.
+///
+/// A wrong email and a wrong password get the same 401 and take the same time. Unverified
+/// users and users of suspended accounts get 403 (only after the password matched). Too many
+/// failures for one user or from one address lock it (429). With `invite`, accepts an
+/// invitation: sets the password (8 to 72 bytes), verifies and logs in the user (a bad or
+/// expired code is 400). With `register: true`, registers instead, exactly as
+/// `POST /v1/register`.
+#[utoipa::path(post, path = "/user/login", tag = "users", operation_id = "login",
+    security(()),
+    request_body = Login,
+    responses(
+        (status = 200, description = "An access token with the account and the user.",
+            body = Session, headers(("Cache-Control" = String, description = "`no-store`"))),
+        (status = 201, description = "With `register: true`: registered (as `POST /v1/register`).",
+            body = super::auth::IdOnly),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 409, response = crate::openapi::Conflict),
+        (status = 429, response = crate::openapi::TooMany),
+    ))]
 pub async fn login(
     state: State,
     req: actix_web::HttpRequest,
@@ -239,12 +412,20 @@ pub async fn login(
     Ok(session_answer(&s))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Logout {
+    /// End every credential of the user (its sessions, refresh tokens and personal access
+    /// tokens), not only the one presented.
     everywhere: Option<bool>,
 }
 
+/// Role user: end the presented token, or with `everywhere` every token of the user.
+///
+/// An access token ends with its session's refresh tokens; a personal access token is deleted.
+#[utoipa::path(post, path = "/user/logout", tag = "users", operation_id = "logout",
+    request_body = inline(Option<Logout>),
+    responses((status = 204, description = "Logged out.")))]
 pub async fn logout(caller: Caller, state: State, body: Json<Logout>) -> ApiResult<HttpResponse> {
     let everywhere = body.0.everywhere.unwrap_or(false);
     state
@@ -253,6 +434,17 @@ pub async fn logout(caller: Caller, state: State, body: Json<Logout>) -> ApiResu
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Role admin: remove a user of the caller's tree by `id` or `email`.
+///
+/// Not the last admin of an account, nor the last owner (409). Own removal is allowed for a
+/// non-last admin. Never a user whose role is above the caller's (403).
+#[utoipa::path(post, path = "/user/remove", tag = "users", operation_id = "removeUser",
+    request_body = UserRef,
+    responses(
+        (status = 204, description = "Removed."),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 409, response = crate::openapi::Conflict),
+    ))]
 pub async fn remove(
     Admin(caller): Admin,
     state: State,
@@ -269,24 +461,50 @@ pub async fn remove(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Deserialize, Validate)]
+#[derive(Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUser {
+    /// Defaults to the caller.
     #[validate(length(min = 1, max = 64))]
+    #[schema(min_length = 1, max_length = 64)]
     id: Option<String>,
+    /// A new address: pending codes end and an invited user gets a new invitation there.
     #[validate(email, length(max = 254))]
+    #[schema(format = Email, max_length = 254)]
     email: Option<String>,
     #[validate(length(max = 100))]
+    #[schema(max_length = 100)]
     first: Option<String>,
     #[validate(length(max = 100))]
+    #[schema(max_length = 100)]
     last: Option<String>,
+    /// 1 to 64 characters without `@`, spaces or control characters.
     #[validate(custom(function = "username_rule"))]
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^@\s\x00-\x1F\x7F-\x9F]+$"
+    )]
     username: Option<String>,
+    /// Replaces the stored object; at most 16 KiB of JSON.
+    #[schema(value_type = Option<Object>)]
     preferences: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 const MAX_PREFERENCES_BYTES: usize = 16 * 1024;
 
+/// Role user: update oneself; an admin also the users of its tree.
+///
+/// `preferences` replaces the stored object (at most 16 KiB of JSON). A plain user naming
+/// another user gets 404; an admin naming a user whose role is above its own gets 403. 409 when
+/// the email or username is in use. An empty body changes nothing and answers the caller.
+#[utoipa::path(post, path = "/user/update", tag = "users", operation_id = "updateUser",
+    request_body = Option<UpdateUser>,
+    responses(
+        (status = 200, description = "The updated user.", body = UserView),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 409, response = crate::openapi::Conflict),
+    ))]
 pub async fn update(
     caller: Caller,
     state: State,
@@ -337,15 +555,29 @@ pub async fn update(
     Ok(ok(user.view()))
 }
 
-#[derive(Deserialize, Validate)]
+#[derive(Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct UpdateRole {
     #[validate(length(min = 1, max = 64))]
+    #[schema(min_length = 1, max_length = 64)]
     id: String,
+    #[schema(value_type = RoleName)]
     role: String,
+    /// Mail a fresh invitation if the user has not accepted one yet.
     send_invite: Option<bool>,
 }
 
+/// Role admin: change a user's role, never above the caller's own.
+///
+/// Not the demotion of an account's last admin or of the last owner (409). A role change
+/// ends the user's current credentials (the same role again changes nothing).
+#[utoipa::path(post, path = "/user/updateRole", tag = "users", operation_id = "updateUserRole",
+    request_body = inline(UpdateRole),
+    responses(
+        (status = 200, description = "The user.", body = UserView),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 409, response = crate::openapi::Conflict),
+    ))]
 pub async fn update_role(
     Admin(caller): Admin,
     state: State,
@@ -375,13 +607,21 @@ pub async fn update_role(
     Ok(ok(user.view()))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ChangePassword {
+    #[schema(max_length = 72)]
     current_password: String,
+    #[schema(value_type = Password)]
     new_password: String,
 }
 
+/// Role user: change one's password; every older token stops working.
+///
+/// A wrong `currentPassword` is 400.
+#[utoipa::path(post, path = "/user/password", tag = "users", operation_id = "changePassword",
+    request_body = inline(ChangePassword),
+    responses((status = 204, description = "Changed.")))]
 pub async fn password(
     caller: Caller,
     state: State,

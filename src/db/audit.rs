@@ -6,7 +6,6 @@ use super::schema::audit::{self, dsl};
 use super::DbConn;
 use crate::pagination::PageRequest;
 use diesel::prelude::*;
-use serde_json::{json, Value};
 
 /// Where a change came from: the client address and the request id.
 #[derive(Clone, Debug, Default)]
@@ -38,18 +37,42 @@ pub struct Entry {
     pub request_id: Option<String>,
 }
 
+/// One change, as the API shows it.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = AuditEntry)]
+pub struct EntryView {
+    pub id: String,
+    #[schema(format = DateTime)]
+    pub time: String,
+    /// The user who made the change; `null` for the system or a public route.
+    #[schema(required = true)]
+    pub actor_id: Option<String>,
+    /// The account the change affects.
+    #[schema(required = true)]
+    pub account_id: Option<String>,
+    pub action: String,
+    /// What it touched (a user, account, token, group or device id).
+    #[schema(required = true)]
+    pub target: Option<String>,
+    #[schema(required = true)]
+    pub ip: Option<String>,
+    #[schema(required = true)]
+    pub request_id: Option<String>,
+}
+
 impl Entry {
-    pub fn view(&self) -> Value {
-        json!({
-            "id": self.id,
-            "time": rfc3339(self.created),
-            "actorId": self.actor_id,
-            "accountId": self.account_id,
-            "action": self.action,
-            "target": self.target,
-            "ip": self.ip,
-            "requestId": self.request_id,
-        })
+    pub fn view(&self) -> EntryView {
+        EntryView {
+            id: self.id.clone(),
+            time: rfc3339(self.created),
+            actor_id: self.actor_id.clone(),
+            account_id: self.account_id.clone(),
+            action: self.action.clone(),
+            target: self.target.clone(),
+            ip: self.ip.clone(),
+            request_id: self.request_id.clone(),
+        }
     }
 }
 

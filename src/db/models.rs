@@ -40,20 +40,26 @@ pub struct Account {
     pub activity: i64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = Account)]
 pub struct AccountView {
     pub id: String,
     pub name: String,
+    #[schema(required = true)]
     pub email: Option<String>,
     pub plan_id: String,
+    #[schema(required = true)]
     pub parent_id: Option<String>,
     pub device_seats: i64,
     pub used_devices: i64,
+    /// `deviceSeats - usedDevices`.
     pub free_seats: i64,
     pub suspended: bool,
     pub closed: bool,
+    #[schema(format = DateTime)]
     pub created: String,
+    #[schema(format = DateTime)]
     pub activity: String,
 }
 
@@ -97,20 +103,28 @@ pub struct User {
     pub activity: i64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = User)]
 pub struct UserView {
     pub id: String,
     pub account_id: String,
     pub email: String,
+    #[schema(required = true)]
     pub username: Option<String>,
+    #[schema(required = true)]
     pub first: Option<String>,
+    #[schema(required = true)]
     pub last: Option<String>,
     pub role: String,
+    /// Free-form JSON object set with `/user/update`.
+    #[schema(value_type = Object)]
     pub preferences: Value,
     pub verified: bool,
     pub status: String,
+    #[schema(format = DateTime)]
     pub created: String,
+    #[schema(format = DateTime)]
     pub activity: String,
 }
 
@@ -144,11 +158,13 @@ pub struct Plan {
     pub created: i64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = Plan)]
 pub struct PlanView {
     pub id: String,
     pub name: String,
+    #[schema(value_type = crate::api::accounts::PlanData)]
     pub plan_data: Value,
 }
 
@@ -171,12 +187,14 @@ pub struct Device {
     pub created: i64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = Device)]
 pub struct DeviceView {
     pub id: String,
     pub account_id: String,
     pub name: String,
+    #[schema(format = DateTime)]
     pub created: String,
 }
 

@@ -8,19 +8,84 @@ use crate::db::models::{now, rfc3339, Account};
 use crate::db::DbConn;
 use crate::error::{ApiError, ApiResult};
 use crate::pagination::PageRequest;
+use serde::Serialize;
 use serde_json::{json, Value};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::RefOr;
 
 pub const MAX_LABELS: usize = 64;
 pub const MAX_ROLES: usize = 32;
 
 pub type Labels = BTreeMap<String, String>;
 
-impl Group {
-    pub fn view(&self) -> Value {
-        let labels: Value = serde_json::from_str(&self.labels).unwrap_or_else(|_| json!({}));
-        json!({ "id": self.id, "accountId": self.account_id, "labels": labels, "created": rfc3339(self.created) })
+/// The schema of `labels` (the component `Labels`): a flat object of strings, as
+/// `parse_labels` accepts it.
+pub struct LabelsSchema;
+
+impl utoipa::PartialSchema for LabelsSchema {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .description(Some(
+                "Flat string labels: names 1-64 characters of A-Z a-z 0-9 . _ -, values up to 256 \
+                 characters; at most 64.",
+            ))
+            .property_names(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some("^[A-Za-z0-9._-]{1,64}$")),
+            ))
+            .additional_properties(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .max_length(Some(256)),
+            ))
+            .max_properties(Some(MAX_LABELS))
+            .into()
     }
+}
+
+impl utoipa::ToSchema for LabelsSchema {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("Labels")
+    }
+}
+
+/// A group of an account.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = Group)]
+pub struct GroupView {
+    pub id: String,
+    pub account_id: String,
+    #[schema(value_type = LabelsSchema)]
+    pub labels: Value,
+    #[schema(format = DateTime)]
+    pub created: String,
+}
+
+impl Group {
+    pub fn view(&self) -> GroupView {
+        let labels: Value = serde_json::from_str(&self.labels).unwrap_or_else(|_| json!({}));
+        GroupView {
+            id: self.id.clone(),
+            account_id: self.account_id.clone(),
+            labels,
+            created: rfc3339(self.created),
+        }
+    }
+}
+
+/// A member of a group and its roles in it.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = Member)]
+pub struct MemberView {
+    pub user_id: String,
+    /// Role names, sorted, without repeats.
+    pub roles: Vec<String>,
 }
 
 impl Membership {
@@ -28,8 +93,11 @@ impl Membership {
         serde_json::from_str(&self.roles).unwrap_or_default()
     }
 
-    pub fn view(&self) -> Value {
-        json!({ "userId": self.user_id, "roles": self.roles() })
+    pub fn view(&self) -> MemberView {
+        MemberView {
+            user_id: self.user_id.clone(),
+            roles: self.roles(),
+        }
     }
 }
 

@@ -12,13 +12,19 @@ use crate::error::{ApiError, ApiResult};
 use crate::pagination::PageRequest;
 use serde::Serialize;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = TokenInfo)]
 pub struct PatView {
     pub id: String,
     pub description: String,
+    #[schema(format = DateTime)]
     pub created: String,
+    #[schema(format = DateTime)]
+    #[schema(required = true)]
     pub last_used: Option<String>,
+    #[schema(format = DateTime)]
+    #[schema(required = true)]
     pub expires_at: Option<String>,
 }
 

@@ -250,3 +250,55 @@ fn logging_out_the_same_token_twice_at_once_is_fine() {
     assert!(statuses.contains(&204));
     s.post("/user/get", &token, json!({})).expect(401);
 }
+
+/// Every 400 of the OAuth2 token endpoint is RFC 6749's `{"error", "error_description"}`, never
+/// the API's `{"errors": [...]}`: also for a body that is not an object of fields, or that
+/// misses `grant_type`. A body that is neither JSON nor a form stays the API's 415.
+#[test]
+fn every_400_of_the_token_endpoint_is_an_rfc_6749_error() {
+    let s = TestServer::start();
+    let json = "application/json";
+    let form = "application/x-www-form-urlencoded";
+    for (content_type, body) in [
+        (json, "[null, null]"),
+        (
+            json,
+            r#"{"username": "owner@example.com", "password": "x"}"#,
+        ),
+        (json, "{"),
+        (json, r#"{"grant_type": "password", "unknown": "x"}"#),
+        (json, r#"{"grant_type": 1}"#),
+        (form, "username=owner%40example.com&password=x"),
+        (form, "grant_type=password&grant_type=password"),
+    ] {
+        let r = s
+            .raw(
+                "POST",
+                "/v1/auth/token",
+                None,
+                Some(content_type),
+                Some(body.to_string()),
+            )
+            .expect(400);
+        assert_eq!(r.body["error"], "invalid_request", "{body}: {}", r.body);
+        assert!(
+            r.body["error_description"]
+                .as_str()
+                .is_some_and(|d| !d.is_empty()),
+            "{body}: {}",
+            r.body
+        );
+        assert!(r.body.get("errors").is_none(), "{body}: {}", r.body);
+        assert_eq!(r.header("cache-control"), Some("no-store"));
+    }
+    let r = s
+        .raw(
+            "POST",
+            "/v1/auth/token",
+            None,
+            Some("text/plain"),
+            Some("grant_type=password".into()),
+        )
+        .expect(415);
+    assert!(r.body["error"].is_string(), "{}", r.body);
+}

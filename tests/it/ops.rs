@@ -26,6 +26,28 @@ fn unknown_routes_and_methods_answer_json_errors() {
     assert!(r.body["error"].is_string());
 }
 
+/// `openapi.yaml` is generated from the code; the committed file must be that output.
+#[test]
+fn committed_openapi_yaml_is_the_document_generated_from_the_code() {
+    let committed = std::fs::read_to_string("openapi.yaml").unwrap();
+    let generated = accountd::openapi::yaml();
+    if committed != generated {
+        let line = committed
+            .lines()
+            .zip(generated.lines())
+            .position(|(a, b)| a != b)
+            .map_or(
+                committed.lines().count().min(generated.lines().count()),
+                |i| i,
+            )
+            + 1;
+        panic!(
+            "openapi.yaml differs from the generated document (first at line {line}); \
+             regenerate it with `cargo run -- openapi > openapi.yaml` and commit it"
+        );
+    }
+}
+
 /// The committed spec and the routes the server registers must name the same operations.
 #[test]
 fn openapi_spec_matches_the_registered_routes() {
