@@ -53,16 +53,28 @@ impl AppState {
         .map_err(ApiError::from)?
     }
 
-    /// Like `db`, for a request's caller: the credential is checked in the same trip.
-    pub async fn db_as<T, F>(&self, bearer: crate::auth::extractor::Bearer, f: F) -> ApiResult<T>
+    /// Like `db`, for a request about one account that its caller must be allowed to see
+    /// (404 otherwise): the credential, the account and that right are one statement.
+    pub async fn account_as<T, F>(
+        &self,
+        bearer: crate::auth::extractor::Bearer,
+        id: String,
+        f: F,
+    ) -> ApiResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&mut DbConn, crate::auth::extractor::Caller) -> ApiResult<T> + Send + 'static,
+        F: FnOnce(
+                &mut DbConn,
+                crate::auth::extractor::Caller,
+                crate::db::models::Account,
+            ) -> ApiResult<T>
+            + Send
+            + 'static,
     {
         let keys = self.keys.clone();
         self.db(move |conn| {
-            let caller = bearer.check(conn, &keys)?;
-            f(conn, caller)
+            let (caller, account) = bearer.check_in_account(conn, &keys, &id)?;
+            f(conn, caller, account)
         })
         .await
     }

@@ -165,9 +165,7 @@ pub async fn list(caller: Caller, state: State, req: HttpRequest) -> ApiResult<H
     responses((status = 200, description = "The account.", body = AccountView)))]
 pub async fn get(bearer: Bearer, state: State, id: Id) -> ApiResult<HttpResponse> {
     let account = state
-        .db_as(bearer, move |c, caller| {
-            crate::service::access::visible_account(c, &caller, &id)
-        })
+        .account_as(bearer, id.into_inner(), |_, _, account| Ok(account))
         .await?;
     Ok(ok(account.view()))
 }
@@ -262,8 +260,12 @@ fn plan_answer(plan: &Plan) -> AccountPlan {
     operation_id = "getAccountPlan",
     params(("id" = String, Path, description = "The account's id.")),
     responses((status = 200, description = "The account's plan.", body = AccountPlan)))]
-pub async fn get_plan(caller: Caller, state: State, id: Id) -> ApiResult<HttpResponse> {
-    let plan = state.db(move |c| service::plan_of(c, &caller, &id)).await?;
+pub async fn get_plan(bearer: Bearer, state: State, id: Id) -> ApiResult<HttpResponse> {
+    let plan = state
+        .account_as(bearer, id.into_inner(), |c, _, account| {
+            Ok(crate::db::plans::get(c, &account.plan_id)?)
+        })
+        .await?;
     Ok(ok(plan_answer(&plan)))
 }
 

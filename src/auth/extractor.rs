@@ -4,10 +4,11 @@
 use super::jwt::Keys;
 use super::Role;
 use crate::db::audit::Meta;
-use crate::db::models::{now, User};
+use crate::db::models::{now, Account, User};
 use crate::db::{pats, users, DbConn};
 use crate::error::ApiError;
 use crate::secrets::{secret_matches, split_credential};
+use crate::service::access;
 use crate::state::AppState;
 use actix_web::dev::Payload;
 use actix_web::http::header::AUTHORIZATION;
@@ -88,9 +89,11 @@ fn current_user(
     version: i64,
     jti: &str,
     session: &str,
-) -> Result<(User, Role), ApiError> {
+    account: &str,
+) -> Result<(User, Role, About), ApiError> {
     let revoked_msg = || ApiError::unauthorized("token revoked");
-    let check = users::for_credential(conn, user_id, jti, session)?.ok_or_else(revoked_msg)?;
+    let check =
+        users::for_credential(conn, user_id, jti, session, account)?.ok_or_else(revoked_msg)?;
     // A token of a login session lives only as long as the session: logout and a detected
     // refresh-token replay end every access token issued in it.
     if check.user.token_version != version || check.revoked || !check.session_alive {
@@ -101,11 +104,23 @@ fn current_user(
     }
     let role = Role::parse_assignable(&check.user.role)
         .ok_or_else(|| ApiError::internal("stored role invalid"))?;
-    Ok((check.user, role))
+    Ok((check.user, role, check.account))
 }
+
+/// The account a request is about, read with its credential: the account, if it exists, and
+/// whether it lies in the caller's subtree (worked out for admins only).
+type About = Option<(Account, bool)>;
 
 /// Check a personal access token (shared with `/v1/tokens/validate` and RPC ValidateToken).
 pub fn check_pat(conn: &mut DbConn, token: &str) -> Result<Caller, ApiError> {
+    check_pat_about(conn, token, "").map(|(caller, _)| caller)
+}
+
+fn check_pat_about(
+    conn: &mut DbConn,
+    token: &str,
+    account: &str,
+) -> Result<(Caller, About), ApiError> {
     let invalid = || ApiError::unauthorized("invalid or expired token");
     let (id, secret) = split_credential(token, PAT_PREFIX).ok_or_else(invalid)?;
     let pat = pats::find(conn, id)?.ok_or_else(invalid)?;
@@ -116,18 +131,19 @@ pub fn check_pat(conn: &mut DbConn, token: &str) -> Result<Caller, ApiError> {
     if pat.expires_at.is_some_and(|e| e <= ts) {
         return Err(invalid());
     }
-    let (user, role) = current_user(conn, &pat.user_id, pat.token_version, "", "")?;
+    let (user, role, about) = current_user(conn, &pat.user_id, pat.token_version, "", "", account)?;
     // lastUsed at most once a minute, so reads do not become a write storm.
     if pat.last_used.is_none_or(|t| ts - t >= 60_000_000) {
         pats::touch(conn, &pat.id, ts)?;
     }
     let meta = Meta::default().by(&user.id);
-    Ok(Caller {
+    let caller = Caller {
         user,
         role,
         credential: Credential::Pat { id: pat.id },
         meta,
-    })
+    };
+    Ok((caller, about))
 }
 
 /// A request's bearer credential, read but not yet checked against the database. Reads that
@@ -151,9 +167,35 @@ impl Bearer {
 
     /// The caller, checked on `conn` like every credential.
     pub fn check(self, conn: &mut DbConn, keys: &Keys) -> Result<Caller, ApiError> {
-        let mut caller = check_credential(conn, keys, &self.token)?;
+        self.check_about(conn, keys, "").map(|(caller, _)| caller)
+    }
+
+    /// The caller and account `id`, which the caller must be allowed to see (404 otherwise),
+    /// read in the statement that checks the credential.
+    pub fn check_in_account(
+        self,
+        conn: &mut DbConn,
+        keys: &Keys,
+        id: &str,
+    ) -> Result<(Caller, Account), ApiError> {
+        let (caller, about) = self.check_about(conn, keys, id)?;
+        let (account, in_subtree) = about.ok_or_else(access::no_such_account)?;
+        if access::may_see_account(&caller, &account.id, || Ok(in_subtree))? {
+            Ok((caller, account))
+        } else {
+            Err(access::no_such_account())
+        }
+    }
+
+    fn check_about(
+        self,
+        conn: &mut DbConn,
+        keys: &Keys,
+        account: &str,
+    ) -> Result<(Caller, About), ApiError> {
+        let (mut caller, about) = check_credential_about(conn, keys, &self.token, account)?;
         caller.meta = self.meta.by(caller.id());
-        Ok(caller)
+        Ok((caller, about))
     }
 }
 
@@ -178,14 +220,24 @@ async fn authenticate(req: HttpRequest) -> Result<Caller, ApiError> {
 
 /// Any credential: a personal access token or a JWT access token.
 pub fn check_credential(conn: &mut DbConn, keys: &Keys, token: &str) -> Result<Caller, ApiError> {
+    check_credential_about(conn, keys, token, "").map(|(caller, _)| caller)
+}
+
+fn check_credential_about(
+    conn: &mut DbConn,
+    keys: &Keys,
+    token: &str,
+    account: &str,
+) -> Result<(Caller, About), ApiError> {
     if token.starts_with(PAT_PREFIX) {
-        return check_pat(conn, token);
+        return check_pat_about(conn, token, account);
     }
     let claims = keys
         .verify(token)
         .ok_or_else(|| ApiError::unauthorized("invalid or expired token"))?;
     let session = claims.sid.as_deref().unwrap_or("");
-    let (user, role) = current_user(conn, &claims.sub, claims.ver, &claims.jti, session)?;
+    let (user, role, about) =
+        current_user(conn, &claims.sub, claims.ver, &claims.jti, session, account)?;
     if user.account_id != claims.acc {
         return Err(ApiError::unauthorized("token revoked"));
     }
@@ -195,12 +247,13 @@ pub fn check_credential(conn: &mut DbConn, keys: &Keys, token: &str) -> Result<C
         sid: claims.sid,
     };
     let meta = Meta::default().by(&user.id);
-    Ok(Caller {
+    let caller = Caller {
         user,
         role,
         credential,
         meta,
-    })
+    };
+    Ok((caller, about))
 }
 
 /// The caller of a request that may or may not carry credentials (the RPC endpoint).

@@ -1,7 +1,7 @@
 //! User rows.
 
 use super::accounts::in_subtree_sql;
-use super::models::User;
+use super::models::{Account, User};
 use super::schema::users::{self, dsl};
 use super::DbConn;
 use crate::pagination::PageRequest;
@@ -11,30 +11,51 @@ use diesel::sql_types::Text;
 
 /// What one presented credential needs to know about its user, in one prepared statement:
 /// the user, whether the token id is revoked, whether its login session still exists, and
-/// whether an account at or above the user's is suspended or closed.
+/// whether an account at or above the user's is suspended or closed. A request about one
+/// account also gets that account, and whether it lies in the user's subtree, in the same
+/// statement, so that a read of it is one statement in all.
 pub struct CredentialCheck {
     pub user: User,
     pub revoked: bool,
     pub session_alive: bool,
     pub blocked: bool,
+    /// The account asked about, if it exists; with whether the user's account is it or one of
+    /// its ancestors (worked out only for admins: no other role needs it).
+    pub account: Option<(Account, bool)>,
 }
 
 struct CredentialSql;
 
+// The walk above the user's account starts only when that account is open and has a parent:
+// most users sit in top-level accounts, and a recursive walk is the dearest part of the check.
 impl super::cached::StaticSql for CredentialSql {
     const PIECES: &'static [&'static str] = &[
         "WITH RECURSIVE up(id, parent_id, blocked) AS (\
          SELECT a.id, a.parent_id, (a.suspended OR a.closed) FROM accounts a \
-         JOIN users u ON a.id = u.account_id WHERE u.id = ",
+         JOIN accounts own ON a.id = own.parent_id \
+         JOIN users u ON own.id = u.account_id WHERE u.id = ",
         " UNION ALL SELECT a.id, a.parent_id, (a.suspended OR a.closed) FROM accounts a \
-         JOIN up ON a.id = up.parent_id) \
+         JOIN up ON a.id = up.parent_id), \
+         target_up(id, parent_id) AS (SELECT id, parent_id FROM accounts WHERE id = ",
+        " UNION ALL SELECT a.id, a.parent_id FROM accounts a \
+         JOIN target_up ON a.id = target_up.parent_id) \
          SELECT u.id, u.account_id, u.email, u.email_lower, u.username, u.username_lower, \
          u.first, u.last, u.role, u.preferences, u.verified, u.status, u.password_hash, \
          u.token_version, u.created, u.activity, \
          EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ",
         "), (",
         " = '' OR EXISTS (SELECT 1 FROM refresh_tokens WHERE family = ",
-        ")), EXISTS (SELECT 1 FROM up WHERE blocked) FROM users u WHERE u.id = ",
+        ")), \
+         CASE WHEN ua.suspended OR ua.closed THEN TRUE WHEN ua.parent_id IS NULL THEN FALSE \
+         ELSE EXISTS (SELECT 1 FROM up WHERE blocked) END, \
+         t.id, t.name, t.email, t.email_lower, t.plan_id, t.parent_id, t.device_seats, \
+         t.used_devices, t.suspended, t.closed, t.created, t.activity, \
+         CASE WHEN u.role = 'admin' AND t.id IS NOT NULL \
+         THEN EXISTS (SELECT 1 FROM target_up WHERE target_up.id = u.account_id) \
+         ELSE FALSE END \
+         FROM users u JOIN accounts ua ON ua.id = u.account_id \
+         LEFT JOIN accounts t ON t.id = ",
+        " WHERE u.id = ",
         "",
     ];
     type SqlType = (
@@ -42,29 +63,38 @@ impl super::cached::StaticSql for CredentialSql {
         diesel::sql_types::Bool,
         diesel::sql_types::Bool,
         diesel::sql_types::Bool,
+        diesel::sql_types::Nullable<
+            diesel::dsl::SqlTypeOf<
+                <crate::db::schema::accounts::table as diesel::Table>::AllColumns,
+            >,
+        >,
+        diesel::sql_types::Bool,
     );
 }
 
-/// `jti` and `session` are empty when the credential has none (a personal access token).
+/// `jti` and `session` are empty when the credential has none (a personal access token);
+/// `account` is empty when the request is about no account in particular.
 pub fn for_credential(
     conn: &mut DbConn,
     user_id: &str,
     jti: &str,
     session: &str,
+    account: &str,
 ) -> QueryResult<Option<CredentialCheck>> {
-    let binds = [user_id, jti, session, session, user_id].map(str::to_string);
-    let row: Option<(User, bool, bool, bool)> =
-        super::cached::Static::<CredentialSql>::new(binds.to_vec())
-            .get_result(conn)
-            .optional()?;
-    Ok(
-        row.map(|(user, revoked, session_alive, blocked)| CredentialCheck {
+    let binds = [user_id, account, jti, session, session, account, user_id].map(str::to_string);
+    type Row = (User, bool, bool, bool, Option<Account>, bool);
+    let row: Option<Row> = super::cached::Static::<CredentialSql>::new(binds.to_vec())
+        .get_result(conn)
+        .optional()?;
+    Ok(row.map(
+        |(user, revoked, session_alive, blocked, account, in_subtree)| CredentialCheck {
             user,
             revoked,
             session_alive,
             blocked,
-        }),
-    )
+            account: account.map(|a| (a, in_subtree)),
+        },
+    ))
 }
 
 pub fn get(conn: &mut DbConn, id: &str) -> QueryResult<User> {

@@ -23,9 +23,21 @@ pub fn stored_role(user: &User) -> ApiResult<Role> {
 
 /// Owner: every account; admin: its own and every descendant; user: its own.
 pub fn can_see_account(conn: &mut DbConn, caller: &Caller, account_id: &str) -> ApiResult<bool> {
+    may_see_account(caller, account_id, || {
+        accounts::is_in_subtree(conn, caller.account_id(), account_id)
+    })
+}
+
+/// The rule of `can_see_account`, given a way to learn whether the account lies in the
+/// caller's subtree (asked for admins only).
+pub fn may_see_account(
+    caller: &Caller,
+    account_id: &str,
+    in_subtree: impl FnOnce() -> diesel::QueryResult<bool>,
+) -> ApiResult<bool> {
     Ok(match caller.role {
         Role::Owner => true,
-        Role::Admin => accounts::is_in_subtree(conn, caller.account_id(), account_id)?,
+        Role::Admin => in_subtree()?,
         _ => account_id == caller.account_id(),
     })
 }

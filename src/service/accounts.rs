@@ -162,11 +162,6 @@ pub fn delete(conn: &mut DbConn, caller: &Caller, id: &str) -> ApiResult<()> {
     Ok(())
 }
 
-pub fn plan_of(conn: &mut DbConn, caller: &Caller, id: &str) -> ApiResult<Plan> {
-    let account = visible_account(conn, caller, id)?;
-    Ok(plans::get(conn, &account.plan_id)?)
-}
-
 pub fn set_plan(conn: &mut DbConn, caller: &Caller, id: &str, plan_id: &str) -> ApiResult<Plan> {
     let account = visible_account(conn, caller, id)?;
     let plan = plans::get(conn, plan_id).map_err(|e| match e {

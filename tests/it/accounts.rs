@@ -218,6 +218,25 @@ fn each_role_sees_the_accounts_of_its_tree() {
         .expect(200);
     s.get("/v1/accounts/no-such-account", &s.owner_token)
         .expect(404);
+    // The plan route reads the account with the credential too, by the same rules.
+    let plan = |id: &str, t: &str| s.get(&format!("/v1/accounts/{id}/plan"), t).status;
+    assert_eq!(plan(&acc, &user), 200);
+    assert_eq!(plan(&child, &user), 404);
+    assert_eq!(plan(&grandchild, &admin), 200);
+    assert_eq!(plan(&acc, &child_admin), 404);
+    assert_eq!(plan(&other, &admin), 404);
+    assert_eq!(plan("no-such-account", &s.owner_token), 404);
+    // And so does a personal access token.
+    let pat = s
+        .post("/v1/tokens", &child_admin, json!({"description": "ci"}))
+        .expect(201)
+        .body["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    s.get(&format!("/v1/accounts/{grandchild}"), &pat)
+        .expect(200);
+    s.get(&format!("/v1/accounts/{acc}"), &pat).expect(404);
     // Lists by email.
     let r = s
         .get("/v1/accounts?email=ACME%40NOWHERE.test", &s.owner_token)

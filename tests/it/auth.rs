@@ -190,25 +190,39 @@ fn users_of_a_suspended_account_or_of_its_descendants_are_refused() {
     let s = TestServer::start();
     let (acc, _) = s.account("Acme");
     let child = s.child(&acc, "Child", 0);
+    let grandchild = s.child(&child, "Grandchild", 0);
     let (uid, token) = s.user(&acc, "user");
     let (_, child_token) = s.user(&child, "user");
+    let (_, grandchild_token) = s.user(&grandchild, "user");
     let email = s.post("/user/get", &s.owner_token, json!({"id": uid})).body["email"]
         .as_str()
         .unwrap()
         .to_string();
-    let set = |v: bool| {
+    let set_on = |id: &str, v: bool| {
         use accountd::db::schema::accounts::dsl;
-        diesel::update(dsl::accounts.find(&acc))
+        diesel::update(dsl::accounts.find(id))
             .set(dsl::suspended.eq(v))
             .execute(&mut s.db.conn())
             .unwrap();
     };
+    let set = |v: bool| set_on(&acc, v);
+    // Suspended in the middle of the tree: the accounts below it, not above.
+    set_on(&child, true);
+    s.post("/user/get", &token, json!({})).expect(200);
+    s.post("/user/get", &child_token, json!({})).expect(403);
+    s.post("/user/get", &grandchild_token, json!({}))
+        .expect(403);
+    set_on(&child, false);
+    s.post("/user/get", &grandchild_token, json!({}))
+        .expect(200);
     set(true);
     assert_eq!(
         s.post("/user/get", &token, json!({})).expect(403).body["error"],
         "account suspended"
     );
     s.post("/user/get", &child_token, json!({})).expect(403);
+    s.post("/user/get", &grandchild_token, json!({}))
+        .expect(403);
     s.try_login(&email, PASSWORD).expect(403);
     s.try_login(&email, "wrong password").expect(401);
     set(false);
