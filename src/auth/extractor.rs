@@ -146,9 +146,9 @@ fn check_pat_about(
     Ok((caller, about))
 }
 
-/// A request's bearer credential, read but not yet checked against the database. Reads that
-/// need one trip to the database check it in that same trip (`AppState::db_as`), instead of
-/// paying a second hand-off to the blocking pool.
+/// A request's bearer credential, read but not yet checked against the database. A read of one
+/// account checks it in the statement that reads the account (`AppState::account_as`), instead
+/// of paying a second statement and a second hand-off to the blocking pool.
 pub struct Bearer {
     token: String,
     meta: Meta,
