@@ -281,12 +281,13 @@ pub struct SetPlan {
 
 /// Role owner: move the account to another plan.
 ///
-/// An unknown `planId` is 400.
+/// An unknown `planId` is 400; a closed account is 409.
 #[utoipa::path(put, path = "/v1/accounts/{id}/plan", tag = "accounts",
     operation_id = "setAccountPlan",
     params(("id" = String, Path, description = "The account's id.")),
     request_body = SetPlan,
-    responses((status = 200, description = "The account's new plan.", body = AccountPlan)))]
+    responses((status = 200, description = "The account's new plan.", body = AccountPlan),
+        (status = 409, response = crate::openapi::Conflict)))]
 pub async fn set_plan(
     Owner(caller): Owner,
     state: State,

@@ -163,7 +163,7 @@ pub fn delete(conn: &mut DbConn, caller: &Caller, id: &str) -> ApiResult<()> {
 }
 
 pub fn set_plan(conn: &mut DbConn, caller: &Caller, id: &str, plan_id: &str) -> ApiResult<Plan> {
-    let account = visible_account(conn, caller, id)?;
+    let account = open_account_locked(conn, caller, id)?;
     let plan = plans::get(conn, plan_id).map_err(|e| match e {
         diesel::result::Error::NotFound => ApiError::invalid("planId: no such plan"),
         other => other.into(),

@@ -477,6 +477,12 @@ fn close_removes_users_devices_and_credentials_and_keeps_a_tombstone() {
         json!({"name": "again"}),
     )
     .expect(409);
+    s.put(
+        &format!("/v1/accounts/{child}/plan"),
+        &s.owner_token,
+        json!({"planId": "default"}),
+    )
+    .expect(409);
     // Its email is free again.
     s.post(
         "/v1/accounts",
