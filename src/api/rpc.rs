@@ -203,7 +203,8 @@ pub async fn rpc(
 fn frame_error(code: u16, msg: &str, dst: Option<String>, id: Option<Value>) -> HttpResponse {
     let status = actix_web::http::StatusCode::from_u16(code)
         .unwrap_or(actix_web::http::StatusCode::BAD_REQUEST);
-    HttpResponse::build(status).json(Answer {
+    // Like every frame: an answer to a credential-bearing endpoint is never cached.
+    super::no_store(HttpResponse::build(status).json(Answer {
         v: 2,
         src: "accountd",
         dst,
@@ -214,7 +215,7 @@ fn frame_error(code: u16, msg: &str, dst: Option<String>, id: Option<Value>) -> 
             message: msg.to_string(),
             retry_after: None,
         }),
-    })
+    }))
 }
 
 fn message(e: &ApiError) -> String {

@@ -543,6 +543,7 @@ fn malformed_frames_are_answered_in_kind() {
         )
         .expect(400);
     assert_eq!(r.body["error"]["code"], 400);
+    assert_eq!(r.header("cache-control"), Some("no-store"));
     let r = s
         .call(
             "POST",
