@@ -179,12 +179,9 @@ impl Bearer {
         id: &str,
     ) -> Result<(Caller, Account), ApiError> {
         let (caller, about) = self.check_about(conn, keys, id)?;
-        let (account, in_subtree) = about.ok_or_else(access::no_such_account)?;
-        if access::may_see_account(&caller, &account.id, || Ok(in_subtree))? {
-            Ok((caller, account))
-        } else {
-            Err(access::no_such_account())
-        }
+        let in_subtree = about.as_ref().is_some_and(|(_, inside)| *inside);
+        let account = access::seen_account(&caller, about.map(|(a, _)| a), |_| Ok(in_subtree))?;
+        Ok((caller, account))
     }
 
     fn check_about(

@@ -21,15 +21,8 @@ pub fn stored_role(user: &User) -> ApiResult<Role> {
     Role::parse_assignable(&user.role).ok_or_else(|| ApiError::internal("stored role invalid"))
 }
 
-/// Owner: every account; admin: its own and every descendant; user: its own.
-pub fn can_see_account(conn: &mut DbConn, caller: &Caller, account_id: &str) -> ApiResult<bool> {
-    may_see_account(caller, account_id, || {
-        accounts::is_in_subtree(conn, caller.account_id(), account_id)
-    })
-}
-
-/// The rule of `can_see_account`, given a way to learn whether the account lies in the
-/// caller's subtree (asked for admins only).
+/// Owner: every account; admin: its own and every descendant; user: its own. Whether the
+/// account lies in the caller's subtree is asked for admins only.
 pub fn may_see_account(
     caller: &Caller,
     account_id: &str,
@@ -52,8 +45,20 @@ pub fn no_such_user() -> ApiError {
 
 /// The account, if the caller may see it.
 pub fn visible_account(conn: &mut DbConn, caller: &Caller, id: &str) -> ApiResult<Account> {
-    let account = accounts::find(conn, id)?.ok_or_else(no_such_account)?;
-    if can_see_account(conn, caller, &account.id)? {
+    let account = accounts::find(conn, id)?;
+    seen_account(caller, account, |a| {
+        accounts::is_in_subtree(conn, caller.account_id(), a)
+    })
+}
+
+/// `account` if it exists and the caller may see it, else 404: nobody learns which it was.
+pub fn seen_account(
+    caller: &Caller,
+    account: Option<Account>,
+    in_subtree: impl FnOnce(&str) -> diesel::QueryResult<bool>,
+) -> ApiResult<Account> {
+    let account = account.ok_or_else(no_such_account)?;
+    if may_see_account(caller, &account.id, || in_subtree(&account.id))? {
         Ok(account)
     } else {
         Err(no_such_account())
