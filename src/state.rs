@@ -15,6 +15,8 @@ pub struct AppState {
     pub hasher: Hasher,
     pub mailer: Mailer,
     pub metrics: crate::metrics::Metrics,
+    /// PostgreSQL only: the workers' own connections for the credential check.
+    pub pipeline: Option<db::pipelined::Pipeline>,
 }
 
 impl AppState {
@@ -29,6 +31,7 @@ impl AppState {
             hasher: Hasher::new(config.bcrypt_cost, config.hash_queue_limit),
             mailer,
             metrics: Default::default(),
+            pipeline: db::pipelined::Pipeline::of(&config.database_url),
             pool,
             config,
         })

@@ -164,9 +164,7 @@ pub async fn list(caller: Caller, state: State, req: HttpRequest) -> ApiResult<H
     params(("id" = String, Path, description = "The account's id.")),
     responses((status = 200, description = "The account.", body = AccountView)))]
 pub async fn get(bearer: Bearer, state: State, id: Id) -> ApiResult<HttpResponse> {
-    let account = state
-        .account_as(bearer, id.into_inner(), |_, _, account| Ok(account))
-        .await?;
+    let (_, account) = bearer.read_account(&state, id.into_inner()).await?;
     Ok(ok(account.view()))
 }
 

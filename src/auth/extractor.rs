@@ -1,10 +1,11 @@
 //! Who is calling: the bearer credential, checked against the database on every request so that
 //! removal, demotion, logout and password changes take effect at once on every instance.
 
-use super::jwt::Keys;
+use super::jwt::{Claims, Keys};
 use super::Role;
 use crate::db::audit::Meta;
 use crate::db::models::{now, Account, User};
+use crate::db::users::CredentialCheck;
 use crate::db::{pats, users, DbConn};
 use crate::error::ApiError;
 use crate::secrets::{secret_matches, split_credential};
@@ -91,9 +92,16 @@ fn current_user(
     session: &str,
     account: &str,
 ) -> Result<(User, Role, About), ApiError> {
+    judge(
+        users::for_credential(conn, user_id, jti, session, account)?,
+        version,
+    )
+}
+
+/// What the statement of `current_user` found, judged.
+fn judge(check: Option<CredentialCheck>, version: i64) -> Result<(User, Role, About), ApiError> {
     let revoked_msg = || ApiError::unauthorized("token revoked");
-    let check =
-        users::for_credential(conn, user_id, jti, session, account)?.ok_or_else(revoked_msg)?;
+    let check = check.ok_or_else(revoked_msg)?;
     // A token of a login session lives only as long as the session: logout and a detected
     // refresh-token replay end every access token issued in it.
     if check.user.token_version != version || check.revoked || !check.session_alive {
@@ -110,6 +118,13 @@ fn current_user(
 /// The account a request is about, read with its credential: the account, if it exists, and
 /// whether it lies in the caller's subtree (worked out for admins only).
 type About = Option<(Account, bool)>;
+
+/// The account asked about, if the caller may see it (404 otherwise).
+fn seen(caller: Caller, about: About) -> Result<(Caller, Account), ApiError> {
+    let in_subtree = about.as_ref().is_some_and(|(_, inside)| *inside);
+    let account = access::seen_account(&caller, about.map(|(a, _)| a), |_| Ok(in_subtree))?;
+    Ok((caller, account))
+}
 
 /// Check a personal access token (shared with `/v1/tokens/validate` and RPC ValidateToken).
 pub fn check_pat(conn: &mut DbConn, token: &str) -> Result<Caller, ApiError> {
@@ -179,9 +194,46 @@ impl Bearer {
         id: &str,
     ) -> Result<(Caller, Account), ApiError> {
         let (caller, about) = self.check_about(conn, keys, id)?;
-        let in_subtree = about.as_ref().is_some_and(|(_, inside)| *inside);
-        let account = access::seen_account(&caller, about.map(|(a, _)| a), |_| Ok(in_subtree))?;
-        Ok((caller, account))
+        seen(caller, about)
+    }
+
+    /// Like `check_in_account`, without a connection of the pool where it can be helped.
+    pub async fn read_account(
+        self,
+        state: &AppState,
+        id: String,
+    ) -> Result<(Caller, Account), ApiError> {
+        let (caller, about) = self.check_async(state, id).await?;
+        seen(caller, about)
+    }
+
+    /// The caller and the account `account` (empty: none), checked like `check_about`. On
+    /// PostgreSQL an access token is checked on the worker's pipelined connection; a personal
+    /// access token (whose check may write) and SQLite take the pool.
+    async fn check_async(
+        self,
+        state: &AppState,
+        account: String,
+    ) -> Result<(Caller, About), ApiError> {
+        if let (Some(pipeline), false) = (&state.pipeline, self.token.starts_with(PAT_PREFIX)) {
+            let claims = jwt_claims(&state.keys, &self.token)?;
+            let session = claims.sid.as_deref().unwrap_or("");
+            let check = pipeline
+                .run(async |c| {
+                    users::for_credential_pipelined(c, &claims.sub, &claims.jti, session, &account)
+                        .await
+                })
+                .await;
+            if let Some(check) = check {
+                let (mut caller, about) = jwt_caller(claims, check)?;
+                caller.meta = self.meta.by(caller.id());
+                return Ok((caller, about));
+            }
+        }
+        let keys = state.keys.clone();
+        state
+            .db(move |conn| self.check_about(conn, &keys, &account))
+            .await
     }
 
     fn check_about(
@@ -210,9 +262,8 @@ async fn authenticate(req: HttpRequest) -> Result<Caller, ApiError> {
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ApiError::internal("state missing"))?
         .clone();
-    let bearer = Bearer::of(&req)?;
-    let keys = state.keys.clone();
-    state.db(move |conn| bearer.check(conn, &keys)).await
+    let (caller, _) = Bearer::of(&req)?.check_async(&state, String::new()).await?;
+    Ok(caller)
 }
 
 /// Any credential: a personal access token or a JWT access token.
@@ -229,12 +280,25 @@ fn check_credential_about(
     if token.starts_with(PAT_PREFIX) {
         return check_pat_about(conn, token, account);
     }
-    let claims = keys
-        .verify(token)
-        .ok_or_else(|| ApiError::unauthorized("invalid or expired token"))?;
-    let session = claims.sid.as_deref().unwrap_or("");
-    let (user, role, about) =
-        current_user(conn, &claims.sub, claims.ver, &claims.jti, session, account)?;
+    let claims = jwt_claims(keys, token)?;
+    let check = users::for_credential(
+        conn,
+        &claims.sub,
+        &claims.jti,
+        claims.sid.as_deref().unwrap_or(""),
+        account,
+    )?;
+    jwt_caller(claims, check)
+}
+
+fn jwt_claims(keys: &Keys, token: &str) -> Result<Claims, ApiError> {
+    keys.verify(token)
+        .ok_or_else(|| ApiError::unauthorized("invalid or expired token"))
+}
+
+/// The caller of an access token, from its claims and what the credential statement found.
+fn jwt_caller(claims: Claims, check: Option<CredentialCheck>) -> Result<(Caller, About), ApiError> {
+    let (user, role, about) = judge(check, claims.ver)?;
     if user.account_id != claims.acc {
         return Err(ApiError::unauthorized("token revoked"));
     }

@@ -12,7 +12,28 @@ use std::marker::PhantomData;
 /// The text of a statement: `PIECES` with one text bind between each two of them.
 pub trait StaticSql: 'static {
     const PIECES: &'static [&'static str];
+    /// PostgreSQL's own text, where it has one: its pieces, and which of the binds go between
+    /// them (by index), in order.
+    const PG: Option<(&'static [&'static str], &'static [usize])> = None;
     type SqlType;
+}
+
+/// Which text a backend takes.
+pub trait Dialect {
+    fn is_pg(&self) -> bool;
+}
+
+impl Dialect for super::Db {
+    fn is_pg(&self) -> bool {
+        matches!(self, super::Db::Pg(_))
+    }
+}
+
+/// The backend of the pipelined connections (`super::pipelined`).
+impl Dialect for diesel::pg::Pg {
+    fn is_pg(&self) -> bool {
+        true
+    }
 }
 
 pub struct Static<Q> {
@@ -37,10 +58,19 @@ impl<Q: StaticSql> QueryId for Static<Q> {
 
 impl<Q: StaticSql, DB> QueryFragment<DB> for Static<Q>
 where
-    DB: Backend + HasSqlType<Text>,
+    DB: Backend + HasSqlType<Text> + Dialect,
     String: ToSql<Text, DB>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        if let (Some((pieces, binds)), true) = (Q::PG, out.backend().is_pg()) {
+            for (i, piece) in pieces.iter().enumerate() {
+                out.push_sql(piece);
+                if let Some(&b) = binds.get(i) {
+                    out.push_bind_param::<Text, String>(&self.binds[b])?;
+                }
+            }
+            return Ok(());
+        }
         for (i, piece) in Q::PIECES.iter().enumerate() {
             out.push_sql(piece);
             if let Some(bind) = self.binds.get(i) {

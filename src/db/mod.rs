@@ -12,6 +12,7 @@ pub mod devices;
 pub mod groups;
 pub mod models;
 pub mod pats;
+pub mod pipelined;
 pub mod plans;
 pub mod refresh;
 pub mod revoked;

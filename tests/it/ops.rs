@@ -165,6 +165,8 @@ fn connections_the_database_dropped_leave_the_pool_after_one_failed_request() {
         .unwrap();
     }
     // The pool holds at most 6 connections (the test setting): each dead one costs one 503.
+    // The workers' pipelined connections died too: a read that finds its worker's connection
+    // dead takes the pool, and the worker connects again for the next one.
     let statuses: Vec<u16> = (0..12)
         .map(|_| s.get(&account, &s.owner_token).status)
         .collect();
