@@ -208,20 +208,24 @@ impl Bearer {
     }
 
     /// The caller and the account `account` (empty: none), checked like `check_about`. On
-    /// PostgreSQL an access token is checked on the worker's pipelined connection; a personal
-    /// access token (whose check may write) and SQLite take the pool.
+    /// PostgreSQL an access token is checked in a batch on the worker's own connection
+    /// (`db::pipelined`); a personal access token (whose check may write) and SQLite take the
+    /// pool.
     async fn check_async(
         self,
         state: &AppState,
         account: String,
     ) -> Result<(Caller, About), ApiError> {
-        if let (Some(pipeline), false) = (&state.pipeline, self.token.starts_with(PAT_PREFIX)) {
+        // A NUL in the path's id would fail the whole batch in PostgreSQL; the pool answers it.
+        let batchable = !self.token.starts_with(PAT_PREFIX) && !account.contains('\0');
+        if let (Some(pipeline), true) = (&state.pipeline, batchable) {
             let claims = jwt_claims(&state.keys, &self.token)?;
-            let session = claims.sid.as_deref().unwrap_or("");
             let check = pipeline
-                .run(async |c| {
-                    users::for_credential_pipelined(c, &claims.sub, &claims.jti, session, &account)
-                        .await
+                .credential(users::Check {
+                    user_id: claims.sub.clone(),
+                    jti: claims.jti.clone(),
+                    session: claims.sid.clone().unwrap_or_default(),
+                    account: account.clone(),
                 })
                 .await;
             if let Some(check) = check {

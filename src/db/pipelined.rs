@@ -1,16 +1,19 @@
-//! PostgreSQL reads on the hot path over one asynchronous connection per worker thread.
+//! PostgreSQL's credential checks over one asynchronous connection per worker thread.
 //!
 //! Diesel's PostgreSQL connection is synchronous: every statement moves the request to a
-//! blocking thread that sleeps on the socket, which costs more CPU than the statement itself.
-//! Here the check of every access token goes out on the worker's own connection (diesel-async,
-//! on tokio-postgres), and the statements of concurrent requests are pipelined on it: one
-//! socket write and one PostgreSQL wake-up serve many of them. Everything else, all writes
-//! included, stays on the r2d2 pool.
+//! blocking thread that sleeps on the socket, and at one statement per request that costs
+//! accountd and PostgreSQL more CPU than the statement itself. Here the check of every access
+//! token (`users::for_credential`, which also reads the account a request is about) goes to the
+//! worker's own connection (diesel-async, on tokio-postgres) in batches: while one batch is at
+//! PostgreSQL, the checks that arrive wait, and then go out together as one statement
+//! (`users::for_credentials`). An idle worker sends a check at once; a busy one waits at most
+//! one round trip, and its batches grow with its load. Everything else, every write included,
+//! stays on the r2d2 pool.
 //!
-//! A connection that fails is dropped; the request, and every other one for the next few
-//! seconds, takes the pool instead, which answers 503 itself if PostgreSQL is down.
+//! A connection that fails is dropped; the batch, and every check for the next few seconds,
+//! takes the pool instead, which answers 503 itself if PostgreSQL is down.
 
-use diesel::QueryResult;
+use super::users::{self, Check, CredentialCheck};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -24,9 +27,19 @@ enum Slot {
     Down(String, Instant),
 }
 
+/// The checks waiting for the next batch, and whether a batch is under way on this worker.
+#[derive(Default)]
+struct Batch {
+    waiting: Vec<(Check, Reply)>,
+    running: bool,
+}
+
+/// `None`: the batch could not be checked here; the request takes the pool.
+type Reply = tokio::sync::oneshot::Sender<Option<Option<CredentialCheck>>>;
+
 thread_local! {
-    // An async mutex: the first request of a worker connects, the others wait for that
-    // connection instead of each opening their own.
+    static BATCH: std::cell::RefCell<Batch> = std::cell::RefCell::default();
+    // Held across the connect (an async mutex), by the worker's one batch task.
     static SLOT: Rc<tokio::sync::Mutex<Slot>> = Rc::new(tokio::sync::Mutex::new(Slot::Empty));
 }
 
@@ -51,48 +64,85 @@ impl Pipeline {
         })
     }
 
-    /// This worker's connection, connecting it if need be; `None` while the last attempt to
-    /// connect failed recently.
-    async fn conn(&self) -> Option<Rc<AsyncPgConnection>> {
-        let slot = SLOT.with(Rc::clone);
-        let mut slot = slot.lock().await;
-        match &*slot {
-            Slot::Ready(url, c) if *url == self.url => return Some(c.clone()),
-            Slot::Down(url, at) if *url == self.url && at.elapsed() < RETRY_AFTER => return None,
-            _ => {}
+    /// Check one credential (see `users::for_credential`) in the worker's next batch. `None`
+    /// when it could not be checked here: the caller then checks it on the pool.
+    pub async fn credential(&self, check: Check) -> Option<Option<CredentialCheck>> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let start = BATCH.with_borrow_mut(|b| {
+            b.waiting.push((check, tx));
+            !std::mem::replace(&mut b.running, true)
+        });
+        if start {
+            actix_web::rt::spawn(drain(self.url.clone()));
         }
-        match AsyncPgConnection::establish(&self.url).await {
-            Ok(c) => {
-                let c = Rc::new(c);
-                *slot = Slot::Ready(self.url.clone(), c.clone());
-                Some(c)
-            }
-            Err(e) => {
-                log::warn!("pipelined PostgreSQL connection failed, using the pool: {e}");
-                *slot = Slot::Down(self.url.clone(), Instant::now());
-                None
-            }
+        rx.await.ok().flatten()
+    }
+}
+
+/// This worker's connection, connecting it if need be; `None` while the last attempt to
+/// connect failed recently.
+async fn conn(url: &str) -> Option<Rc<AsyncPgConnection>> {
+    let slot = SLOT.with(Rc::clone);
+    let mut slot = slot.lock().await;
+    match &*slot {
+        Slot::Ready(u, c) if u == url => return Some(c.clone()),
+        Slot::Down(u, at) if u == url && at.elapsed() < RETRY_AFTER => return None,
+        _ => {}
+    }
+    match AsyncPgConnection::establish(url).await {
+        Ok(c) => {
+            let c = Rc::new(c);
+            *slot = Slot::Ready(url.to_string(), c.clone());
+            Some(c)
+        }
+        Err(e) => {
+            log::warn!("pipelined PostgreSQL connection failed, using the pool: {e}");
+            *slot = Slot::Down(url.to_string(), Instant::now());
+            None
         }
     }
+}
 
-    /// Run `f` on this worker's connection. `None` when it could not: no connection, or `f`
-    /// failed (the connection is then dropped, in case it is the cause); the caller then does
-    /// the same work on the pool.
-    pub async fn run<T>(
-        &self,
-        f: impl AsyncFnOnce(&AsyncPgConnection) -> QueryResult<T>,
-    ) -> Option<T> {
-        let conn = self.conn().await?;
-        match f(&conn).await {
-            Ok(v) => Some(v),
-            Err(e) => {
-                log::warn!("pipelined PostgreSQL read failed, using the pool: {e}");
-                let slot = SLOT.with(Rc::clone);
-                let mut slot = slot.lock().await;
-                if matches!(&*slot, Slot::Ready(_, c) if Rc::ptr_eq(c, &conn)) {
-                    *slot = Slot::Empty;
+/// Check the waiting credentials, a batch at a time, until none wait.
+async fn drain(url: String) {
+    loop {
+        let batch = BATCH.with_borrow_mut(|b| {
+            let batch = std::mem::take(&mut b.waiting);
+            b.running = !batch.is_empty();
+            batch
+        });
+        if batch.is_empty() {
+            return;
+        }
+        let (checks, replies): (Vec<Check>, Vec<Reply>) = batch.into_iter().unzip();
+        let mut answers = None;
+        if let Some(conn) = conn(&url).await {
+            match users::for_credentials(&conn, &checks).await {
+                Ok(rows) => answers = Some(rows),
+                // PostgreSQL refused the statement: the connection itself is fine.
+                Err(e @ diesel::result::Error::DatabaseError(..)) => {
+                    log::warn!("credential batch failed, checking it on the pool: {e}");
                 }
-                None
+                Err(e) => {
+                    log::warn!("pipelined PostgreSQL connection failed, using the pool: {e}");
+                    let slot = SLOT.with(Rc::clone);
+                    let mut slot = slot.lock().await;
+                    if matches!(&*slot, Slot::Ready(_, c) if Rc::ptr_eq(c, &conn)) {
+                        *slot = Slot::Empty;
+                    }
+                }
+            }
+        }
+        match answers {
+            Some(rows) => {
+                for (reply, row) in replies.into_iter().zip(rows) {
+                    let _ = reply.send(Some(row));
+                }
+            }
+            None => {
+                for reply in replies {
+                    let _ = reply.send(None);
+                }
             }
         }
     }

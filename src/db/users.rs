@@ -26,6 +26,19 @@ pub struct CredentialCheck {
 
 struct CredentialSql;
 
+type UserColumns = diesel::dsl::SqlTypeOf<<users::table as diesel::Table>::AllColumns>;
+type AccountColumns =
+    diesel::dsl::SqlTypeOf<<crate::db::schema::accounts::table as diesel::Table>::AllColumns>;
+/// The credential statement's row, with the user's columns as `U`.
+type CredentialSqlType<U> = (
+    U,
+    diesel::sql_types::Bool,
+    diesel::sql_types::Bool,
+    diesel::sql_types::Bool,
+    diesel::sql_types::Nullable<AccountColumns>,
+    diesel::sql_types::Bool,
+);
+
 // The statement's text, as macros so that both backends' texts are made of the same parts.
 // After the walks: the user's columns, then whether the token id is revoked.
 macro_rules! credential_head {
@@ -43,8 +56,8 @@ macro_rules! credential_session {
     };
 }
 // Blocked above (`$blocked`, a boolean on the user's parent account), the account asked about,
-// whether it is in an admin's subtree (`$has`, a boolean on it), and the joins.
-macro_rules! credential_tail {
+// and whether it is in an admin's subtree (`$has`, a boolean on it).
+macro_rules! credential_rest {
     ($blocked:literal, $has:literal) => {
         concat!(
             ")), CASE WHEN ua.suspended OR ua.closed THEN TRUE \
@@ -55,10 +68,22 @@ macro_rules! credential_tail {
              t.used_devices, t.suspended, t.closed, t.created, t.activity, \
              CASE WHEN u.role = 'admin' AND t.id IS NOT NULL THEN ",
             $has,
-            " ELSE FALSE END \
-             FROM users u JOIN accounts ua ON ua.id = u.account_id \
-             LEFT JOIN accounts t ON t.id = "
+            " ELSE FALSE END "
         )
+    };
+}
+// The walks on PostgreSQL (see the migration that makes these functions).
+macro_rules! credential_rest_pg {
+    () => {
+        credential_rest!(
+            "accountd_chain_blocked(ua.parent_id)",
+            "accountd_chain_has(t.id, u.account_id)"
+        )
+    };
+}
+macro_rules! credential_from {
+    () => {
+        "FROM users u JOIN accounts ua ON ua.id = u.account_id LEFT JOIN accounts t ON t.id = "
     };
 }
 
@@ -80,9 +105,12 @@ impl super::cached::StaticSql for CredentialSql {
         ),
         "), (",
         credential_session!(),
-        credential_tail!(
-            "EXISTS (SELECT 1 FROM up WHERE blocked)",
-            "EXISTS (SELECT 1 FROM target_up WHERE target_up.id = u.account_id)"
+        concat!(
+            credential_rest!(
+                "EXISTS (SELECT 1 FROM up WHERE blocked)",
+                "EXISTS (SELECT 1 FROM target_up WHERE target_up.id = u.account_id)"
+            ),
+            credential_from!()
         ),
         " WHERE u.id = ",
         "",
@@ -95,27 +123,13 @@ impl super::cached::StaticSql for CredentialSql {
             credential_head!(),
             "), (",
             credential_session!(),
-            credential_tail!(
-                "accountd_chain_blocked(ua.parent_id)",
-                "accountd_chain_has(t.id, u.account_id)"
-            ),
+            concat!(credential_rest_pg!(), credential_from!()),
             " WHERE u.id = ",
             "",
         ],
         &[2, 3, 4, 5, 6],
     ));
-    type SqlType = (
-        diesel::dsl::SqlTypeOf<<users::table as diesel::Table>::AllColumns>,
-        diesel::sql_types::Bool,
-        diesel::sql_types::Bool,
-        diesel::sql_types::Bool,
-        diesel::sql_types::Nullable<
-            diesel::dsl::SqlTypeOf<
-                <crate::db::schema::accounts::table as diesel::Table>::AllColumns,
-            >,
-        >,
-        diesel::sql_types::Bool,
-    );
+    type SqlType = CredentialSqlType<UserColumns>;
 }
 
 type CredentialRow = (User, bool, bool, bool, Option<Account>, bool);
@@ -156,19 +170,89 @@ pub fn for_credential(
     Ok(row.map(credential_check))
 }
 
-/// The same statement, pipelined on a worker's PostgreSQL connection.
-pub async fn for_credential_pipelined(
+/// One credential check of a batch.
+pub struct Check {
+    pub user_id: String,
+    pub jti: String,
+    pub session: String,
+    pub account: String,
+}
+
+/// The credential statement for many checks at once (PostgreSQL, on a worker's own connection,
+/// `super::pipelined`): one row per check, in their order; a user that does not exist gives a
+/// row of nulls.
+struct CredentialBatchSql {
+    users: Vec<String>,
+    jtis: Vec<String>,
+    sessions: Vec<String>,
+    accounts: Vec<String>,
+}
+
+impl diesel::query_builder::QueryId for CredentialBatchSql {
+    type QueryId = CredentialBatchSql;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for CredentialBatchSql {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> QueryResult<()> {
+        type Texts = diesel::sql_types::Array<Text>;
+        out.push_sql(concat!(
+            credential_head!(),
+            "r.jti), (r.session",
+            credential_session!(),
+            "r.session",
+            credential_rest_pg!(),
+            "FROM unnest("
+        ));
+        out.push_bind_param::<Texts, _>(&self.users)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Texts, _>(&self.jtis)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Texts, _>(&self.sessions)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Texts, _>(&self.accounts)?;
+        out.push_sql(
+            ") WITH ORDINALITY AS r(user_id, jti, session, account, i) \
+             LEFT JOIN users u ON u.id = r.user_id \
+             LEFT JOIN accounts ua ON ua.id = u.account_id \
+             LEFT JOIN accounts t ON t.id = r.account ORDER BY r.i",
+        );
+        Ok(())
+    }
+}
+
+impl diesel::query_builder::Query for CredentialBatchSql {
+    type SqlType = CredentialSqlType<diesel::sql_types::Nullable<UserColumns>>;
+}
+
+/// Many checks in one statement, one answer per check in their order.
+pub async fn for_credentials(
     conn: &diesel_async::AsyncPgConnection,
-    user_id: &str,
-    jti: &str,
-    session: &str,
-    account: &str,
-) -> QueryResult<Option<CredentialCheck>> {
-    let query = credential_query(user_id, jti, session, account);
-    let row: Option<CredentialRow> = diesel_async::RunQueryDsl::get_result(query, &mut &*conn)
-        .await
-        .optional()?;
-    Ok(row.map(credential_check))
+    checks: &[Check],
+) -> QueryResult<Vec<Option<CredentialCheck>>> {
+    let column = |f: fn(&Check) -> &String| checks.iter().map(|c| f(c).clone()).collect();
+    let query = CredentialBatchSql {
+        users: column(|c| &c.user_id),
+        jtis: column(|c| &c.jti),
+        sessions: column(|c| &c.session),
+        accounts: column(|c| &c.account),
+    };
+    type Row = (Option<User>, bool, bool, bool, Option<Account>, bool);
+    let rows: Vec<Row> = diesel_async::RunQueryDsl::load(query, &mut &*conn).await?;
+    if rows.len() != checks.len() {
+        return Err(diesel::result::Error::QueryBuilderError(
+            "credential batch: one row per check expected".into(),
+        ));
+    }
+    Ok(rows
+        .into_iter()
+        .map(|(user, revoked, alive, blocked, account, inside)| {
+            user.map(|user| credential_check((user, revoked, alive, blocked, account, inside)))
+        })
+        .collect())
 }
 
 pub fn get(conn: &mut DbConn, id: &str) -> QueryResult<User> {

@@ -507,3 +507,63 @@ fn account_pages_walk_forward_and_back_with_opaque_cursors() {
     }
     s.get("/v1/accounts?limit=1000", t).expect(200);
 }
+
+/// On PostgreSQL the credential checks of requests in flight together go out as one statement:
+/// each request must still get the answer for its own credential and account.
+#[test]
+fn reads_in_flight_together_each_get_their_own_answer() {
+    use diesel::prelude::*;
+    let s = TestServer::start();
+    let (acc, _) = s.account("Acme");
+    let (other, _) = s.account("Other");
+    let child = s.child(&acc, "Acme Child", 0);
+    let blocked = s.child(&child, "Blocked", 0);
+    let (_, admin) = s.user(&acc, "admin");
+    let (_, user) = s.user(&acc, "user");
+    let (_, child_user) = s.user(&child, "user");
+    let (_, blocked_user) = s.user(&blocked, "user");
+    let (_, gone) = s.user(&acc, "user");
+    s.call("POST", "/user/logout", Some(&gone), None)
+        .expect(204);
+    {
+        use accountd::db::schema::accounts::dsl;
+        diesel::update(dsl::accounts.find(&child))
+            .set(dsl::suspended.eq(true))
+            .execute(&mut s.db.conn())
+            .unwrap();
+    }
+    let cases = [
+        (&admin, &acc, 200),
+        (&admin, &blocked, 200),
+        (&admin, &other, 404),
+        (&user, &acc, 200),
+        (&user, &child, 404),
+        (&s.owner_token, &other, 200),
+        (&child_user, &child, 403),
+        (&blocked_user, &blocked, 403),
+        (&gone, &acc, 401),
+    ];
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            for (token, id, status) in &cases {
+                let s = &s;
+                scope.spawn(move || {
+                    for _ in 0..10 {
+                        let r = s.get(&format!("/v1/accounts/{id}"), token);
+                        assert_eq!(r.status, *status, "{id}: {:?}", r.body);
+                        if r.status == 200 {
+                            assert_eq!(r.body["id"].as_str(), Some(id.as_str()));
+                        }
+                    }
+                });
+            }
+        }
+        // An id that PostgreSQL refuses as text is answered alone, not with a batch.
+        scope.spawn(|| {
+            for _ in 0..10 {
+                let r = s.get("/v1/accounts/a%00b", &user);
+                assert!((400..500).contains(&r.status), "{}", r.status);
+            }
+        });
+    });
+}
