@@ -173,12 +173,26 @@ pub fn blocked(conn: &mut DbConn, id: &str) -> QueryResult<bool> {
     .get_result(conn)
 }
 
-/// The account and every descendant down to `max_depth`, in one query (order: created, id).
+/// The account and every descendant down to `max_depth`, in one query, in no particular order.
+/// The walk carries whole rows: walking ids and then reading their rows made PostgreSQL look
+/// up every row a second time (it cannot estimate a walk's size, so it never joins by hash),
+/// and callers order siblings themselves, cheaper than a sort of the whole answer in SQL.
 pub fn subtree(conn: &mut DbConn, root: &str, max_depth: i64) -> QueryResult<Vec<Account>> {
-    dsl::accounts
-        .filter(in_subtree_to_depth_sql("accounts.id", root, max_depth))
-        .order((dsl::created.asc(), dsl::id.asc()))
-        .load(conn)
+    type AccountColumns = diesel::dsl::SqlTypeOf<<accounts::table as Table>::AllColumns>;
+    const COLUMNS: &str = "id, name, email, email_lower, plan_id, parent_id, device_seats, \
+                           used_devices, suspended, closed, created, activity";
+    sql::<AccountColumns>(&format!(
+        "WITH RECURSIVE sub AS (SELECT {COLUMNS}, 0 AS depth FROM accounts WHERE id = "
+    ))
+    .bind::<Text, _>(root.to_string())
+    .sql(&format!(
+        " UNION ALL SELECT a.{}, sub.depth + 1 FROM accounts a JOIN sub ON a.parent_id = sub.id \
+         WHERE sub.depth < ",
+        COLUMNS.replace(", ", ", a.")
+    ))
+    .bind::<BigInt, _>(max_depth)
+    .sql(&format!(") SELECT {COLUMNS} FROM sub"))
+    .load(conn)
 }
 
 pub fn has_open_children(conn: &mut DbConn, id: &str) -> QueryResult<bool> {

@@ -65,12 +65,17 @@ pub struct AccountView {
 
 impl Account {
     pub fn view(&self) -> AccountView {
+        self.clone().into_view()
+    }
+
+    /// The view, moving the strings (a tree of 100,000 accounts is not copied twice).
+    pub fn into_view(self) -> AccountView {
         AccountView {
-            id: self.id.clone(),
-            name: self.name.clone(),
-            email: self.email.clone(),
-            plan_id: self.plan_id.clone(),
-            parent_id: self.parent_id.clone(),
+            id: self.id,
+            name: self.name,
+            email: self.email,
+            plan_id: self.plan_id,
+            parent_id: self.parent_id,
             device_seats: self.device_seats,
             used_devices: self.used_devices,
             free_seats: self.device_seats - self.used_devices,

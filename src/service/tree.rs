@@ -54,29 +54,39 @@ pub fn descendants(
     Ok(nest(&account.id, rows))
 }
 
-/// Order rows (sorted by created, id) depth-first from `root`, without recursion.
+/// Order rows (in any order) depth-first from `root`, siblings oldest first (created, id),
+/// without recursion.
 pub fn depth_first(root: &str, rows: Vec<Account>) -> Vec<Account> {
-    let mut by_parent: HashMap<String, Vec<usize>> = HashMap::new();
-    let mut root_idx = None;
-    for (i, a) in rows.iter().enumerate() {
-        if a.id == root {
-            root_idx = Some(i);
-        } else if let Some(p) = &a.parent_id {
-            by_parent.entry(p.clone()).or_default().push(i);
+    let order = {
+        let mut by_parent: HashMap<&str, Vec<usize>> = HashMap::with_capacity(rows.len());
+        let mut root_idx = None;
+        for (i, a) in rows.iter().enumerate() {
+            if a.id == root {
+                root_idx = Some(i);
+            } else if let Some(p) = &a.parent_id {
+                by_parent.entry(p).or_default().push(i);
+            }
         }
-    }
+        let key = |i: &usize| (rows[*i].created, rows[*i].id.as_str());
+        for kids in by_parent.values_mut() {
+            kids.sort_unstable_by_key(key);
+        }
+        let mut order = Vec::with_capacity(rows.len());
+        let mut stack: Vec<usize> = root_idx.into_iter().collect();
+        while let Some(i) = stack.pop() {
+            if let Some(kids) = by_parent.get(rows[i].id.as_str()) {
+                // Reversed, so the oldest child is popped first.
+                stack.extend(kids.iter().rev());
+            }
+            order.push(i);
+        }
+        order
+    };
     let mut slots: Vec<Option<Account>> = rows.into_iter().map(Some).collect();
-    let mut out = Vec::with_capacity(slots.len());
-    let mut stack: Vec<usize> = root_idx.into_iter().collect();
-    while let Some(i) = stack.pop() {
-        let account = slots[i].take().expect("each row is visited once");
-        if let Some(kids) = by_parent.get(&account.id) {
-            // Reversed, so the oldest child is popped first.
-            stack.extend(kids.iter().rev());
-        }
-        out.push(account);
-    }
-    out
+    order
+        .into_iter()
+        .map(|i| slots[i].take().expect("each row is visited once"))
+        .collect()
 }
 
 /// Build the nested JSON bottom-up (children before parents), without recursion.
@@ -121,20 +131,22 @@ mod tests {
 
     #[test]
     fn depth_first_visits_each_subtree_before_the_next_sibling() {
-        // root -> a (-> a1, a2), b (-> b1); rows sorted by created.
+        // root -> a (-> a1, a2, a3), b (-> b1); rows in no order, a1 and a2 created together
+        // (the id breaks the tie).
         let rows = vec![
-            acc("root", Some("up"), 0),
-            acc("a", Some("root"), 1),
-            acc("b", Some("root"), 2),
-            acc("a1", Some("a"), 3),
+            acc("a3", Some("a"), 5),
             acc("b1", Some("b"), 4),
-            acc("a2", Some("a"), 5),
+            acc("b", Some("root"), 2),
+            acc("a2", Some("a"), 3),
+            acc("root", Some("up"), 0),
+            acc("a1", Some("a"), 3),
+            acc("a", Some("root"), 1),
         ];
         let ids: Vec<String> = depth_first("root", rows)
             .into_iter()
             .map(|a| a.id)
             .collect();
-        assert_eq!(ids, ["root", "a", "a1", "a2", "b", "b1"]);
+        assert_eq!(ids, ["root", "a", "a1", "a2", "a3", "b", "b1"]);
     }
 
     #[test]
