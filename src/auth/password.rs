@@ -8,7 +8,7 @@
 //! 72; so the length is checked first and the plain functions only ever see what fits whole.
 
 use crate::error::{ApiError, ApiResult};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use tokio::sync::Semaphore;
 
@@ -63,6 +63,9 @@ pub struct Hasher {
     /// how many may be admitted before new ones are refused (503): a core each plus the queue.
     admitted: Arc<AtomicUsize>,
     capacity: usize,
+    /// How long one hash takes here, in µs (a moving average of the hashes' own times): a
+    /// request waits only when its turn comes within `WAIT_BUDGET`.
+    hash_micros: Arc<AtomicU64>,
     /// Verified against when the user is unknown, so both failures take the same time.
     dummy_hash: Arc<String>,
 }
@@ -70,8 +73,10 @@ pub struct Hasher {
 impl Hasher {
     pub fn new(cost: u32, queue_limit: usize) -> Hasher {
         let cores = crate::cores();
+        let started = std::time::Instant::now();
         let dummy_hash =
             bcrypt::hash("accountd-dummy-password", cost).expect("bcrypt cost is validated");
+        let hash_micros = Arc::new(AtomicU64::new(started.elapsed().as_micros() as u64));
         Hasher {
             cost,
             cores,
@@ -79,6 +84,7 @@ impl Hasher {
             jobs: hash_threads(cores),
             admitted: Arc::new(AtomicUsize::new(0)),
             capacity: cores + queue_limit,
+            hash_micros,
             dummy_hash: Arc::new(dummy_hash),
         }
     }
@@ -88,7 +94,8 @@ impl Hasher {
     /// write. When every place is taken the answer is 503, after a short pause: clients that
     /// retry at once would otherwise turn the refusals into a flood that starves the hashes.
     pub async fn admit(&self) -> ApiResult<Ticket> {
-        if self.admitted.fetch_add(1, Ordering::SeqCst) >= self.capacity {
+        let place = self.admitted.fetch_add(1, Ordering::SeqCst);
+        if place >= self.capacity || !self.done_in_time(place) {
             self.admitted.fetch_sub(1, Ordering::SeqCst);
             actix_web::rt::time::sleep(REFUSAL_PAUSE).await;
             return Err(ApiError::Unavailable(
@@ -98,6 +105,16 @@ impl Hasher {
         Ok(Ticket {
             hasher: self.clone(),
         })
+    }
+
+    /// Whether the hash at `place` (0: the first admitted) may wait its turn: it runs after
+    /// `place / cores` rounds of hashes. One round may always wait (a core freed is taken at
+    /// once, so a few clients keep every core busy); more only when they finish within
+    /// `WAIT_BUDGET` at the measured hash time.
+    fn done_in_time(&self, place: usize) -> bool {
+        let rounds = (place / self.cores + 1) as u64;
+        place < 2 * self.cores
+            || rounds * self.hash_micros.load(Ordering::Relaxed) <= WAIT_BUDGET.as_micros() as u64
     }
 
     /// Hashes admitted beyond one per core: waiting for a core (for the metrics).
@@ -118,6 +135,9 @@ impl Hasher {
 
 /// How long a refused request waits before its 503 (under the 1 s a client should wait).
 const REFUSAL_PAUSE: std::time::Duration = std::time::Duration::from_millis(500);
+/// The longest an admitted hash should take from admission to answer: the queue is as long
+/// as this allows at the hash time measured here, and never longer than `HASH_QUEUE_LIMIT`.
+const WAIT_BUDGET: std::time::Duration = std::time::Duration::from_millis(800);
 
 /// An admitted hash; leaves its place when dropped (also when the request is cancelled while
 /// it waits, so the hash never starts).
@@ -140,9 +160,20 @@ impl Ticket {
             .await
             .map_err(|_| ApiError::internal("hasher closed"))?;
         let (tx, rx) = tokio::sync::oneshot::channel();
+        let hash_micros = self.hasher.hash_micros.clone();
+        let job = move || {
+            let started = std::time::Instant::now();
+            let out = f();
+            // A moving average over about eight hashes: it follows the machine's load.
+            let took = started.elapsed().as_micros() as u64;
+            let _ = hash_micros.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |avg| {
+                Some((avg * 7 + took) / 8)
+            });
+            drop(tx.send(out))
+        };
         self.hasher
             .jobs
-            .send(Box::new(move || drop(tx.send(f()))))
+            .send(Box::new(job))
             .map_err(|_| ApiError::internal("hasher closed"))?;
         rx.await.map_err(|_| ApiError::internal("hash job failed"))
     }
@@ -194,5 +225,26 @@ pub fn check_password(field: &str, password: &str, errors: &mut Vec<String>) {
         errors.push(format!(
             "{field}: must be {MIN_PASSWORD_BYTES} to {MAX_PASSWORD_BYTES} bytes"
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_queue_is_as_long_as_the_hash_time_allows() {
+        let mut h = Hasher::new(4, 100);
+        h.cores = 2;
+        // 300 ms a hash: two running and one round waiting; a third round would end at 0.9 s.
+        h.hash_micros.store(300_000, Ordering::Relaxed);
+        assert!((0..4).all(|place| h.done_in_time(place)));
+        assert!(!h.done_in_time(4));
+        // 500 ms: one round may still wait, so a few clients keep both cores busy.
+        h.hash_micros.store(500_000, Ordering::Relaxed);
+        assert!(h.done_in_time(3) && !h.done_in_time(4));
+        // 10 ms: 80 rounds fit in the budget.
+        h.hash_micros.store(10_000, Ordering::Relaxed);
+        assert!(h.done_in_time(159) && !h.done_in_time(160));
     }
 }
