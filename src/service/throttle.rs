@@ -89,12 +89,15 @@ pub fn reserve(
 }
 
 /// The attempt succeeded: the identity starts afresh, the address gets its attempt back.
+/// The rows are locked in `reserve`'s order (address, then identity): in the other order, two
+/// logins of one identity from one address deadlocked on PostgreSQL, each waiting a second
+/// (`deadlock_timeout`) before one of them was aborted: a 503 after its hash was spent.
 pub fn succeeded(conn: &mut DbConn, config: &Config, keys: &Keys) -> ApiResult<()> {
-    if let Some(k) = &keys.identity {
-        store::clear(conn, k)?;
-    }
     if let Some(k) = &keys.client {
         store::release(conn, k, config.login_ip_max_failures)?;
+    }
+    if let Some(k) = &keys.identity {
+        store::clear(conn, k)?;
     }
     Ok(())
 }

@@ -51,6 +51,22 @@ fn parallel_guesses_lock_the_identity_after_ten_checks() {
     );
 }
 
+/// Logins of one identity from one address, all at once (fewer than the failure limit, which
+/// counts attempts in flight), all succeed: counting an attempt and clearing it after a success
+/// take the throttle rows in the same order (in opposite orders they deadlocked on PostgreSQL,
+/// and one of each pair answered 503 a second later).
+#[test]
+fn parallel_logins_of_one_user_all_succeed() {
+    let s = TestServer::start_with(&[("HASH_QUEUE_LIMIT", "64")]);
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let hs: Vec<_> = (0..8)
+            .map(|_| scope.spawn(|| s.try_login(OWNER_EMAIL, PASSWORD).status))
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(statuses.iter().all(|c| *c == 200), "{statuses:?}");
+}
+
 #[test]
 fn a_success_clears_the_identitys_failures() {
     let s = TestServer::start();
