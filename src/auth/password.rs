@@ -97,7 +97,7 @@ impl Hasher {
         let place = self.admitted.fetch_add(1, Ordering::SeqCst);
         if place >= self.capacity || !self.done_in_time(place) {
             self.admitted.fetch_sub(1, Ordering::SeqCst);
-            actix_web::rt::time::sleep(REFUSAL_PAUSE).await;
+            actix_web::rt::time::sleep(refusal_pause()).await;
             return Err(ApiError::Unavailable(
                 "too many password checks at once, retry shortly".into(),
             ));
@@ -133,8 +133,13 @@ impl Hasher {
     }
 }
 
-/// How long a refused request waits before its 503 (under the 1 s a client should wait).
-const REFUSAL_PAUSE: std::time::Duration = std::time::Duration::from_millis(500);
+/// How long a refused request waits before its 503: 250 to 750 ms (under the 1 s a client
+/// should wait), spread so that clients refused together do not all come back together and
+/// find the queue full again, while cores go idle between their bursts.
+fn refusal_pause() -> std::time::Duration {
+    let spread = crate::secrets::random_u31() % 500;
+    std::time::Duration::from_millis(250 + spread as u64)
+}
 /// The longest an admitted hash should take from admission to answer: the queue is as long
 /// as this allows at the hash time measured here, and never longer than `HASH_QUEUE_LIMIT`.
 const WAIT_BUDGET: std::time::Duration = std::time::Duration::from_millis(800);
@@ -153,27 +158,36 @@ impl Drop for Ticket {
 
 impl Ticket {
     async fn run<T: Send + 'static>(self, f: impl FnOnce() -> T + Send + 'static) -> ApiResult<T> {
-        let _permit = self
+        let permit = self
             .hasher
             .permits
-            .acquire()
+            .clone()
+            .acquire_owned()
             .await
             .map_err(|_| ApiError::internal("hasher closed"))?;
         let (tx, rx) = tokio::sync::oneshot::channel();
-        let hash_micros = self.hasher.hash_micros.clone();
+        let jobs = self.hasher.jobs.clone();
         let job = move || {
+            // The place and the core are held until the hash is done, even when the request
+            // has gone meanwhile: released on cancel, they let hashes for abandoned requests
+            // pile up behind the cores (clients timing out made every later login slower).
+            let held = (self, permit);
+            // A request that went away before its turn costs no hash.
+            if tx.is_closed() {
+                return;
+            }
             let started = std::time::Instant::now();
             let out = f();
             // A moving average over about eight hashes: it follows the machine's load.
             let took = started.elapsed().as_micros() as u64;
-            let _ = hash_micros.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |avg| {
-                Some((avg * 7 + took) / 8)
-            });
+            let _ = held.0.hasher.hash_micros.fetch_update(
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+                |avg| Some((avg * 7 + took) / 8),
+            );
             drop(tx.send(out))
         };
-        self.hasher
-            .jobs
-            .send(Box::new(job))
+        jobs.send(Box::new(job))
             .map_err(|_| ApiError::internal("hasher closed"))?;
         rx.await.map_err(|_| ApiError::internal("hash job failed"))
     }
