@@ -58,7 +58,11 @@ $BIN bootstrap --email owner@bench.test --password bench-password >/dev/null
 HASH=$(sql "SELECT password_hash FROM users WHERE email_lower = 'owner@bench.test'")
 python3 bench/seed.py "$DB" "$HASH" "$USERS" "$TREE" "$SMALL"
 
-$BIN > "$WORK/server.log" 2>&1 &
+# The server runs in a session of its own, as under a service manager. In this shell's session
+# the kernel's autogroup scheduling would weigh the server, its hashing threads and wrk together
+# as one group against PostgreSQL's, and PostgreSQL's wake-ups wait behind them (during the
+# login flood: read p99 about 200 ms in the same session, 6 ms in its own, on PostgreSQL).
+setsid "$BIN" > "$WORK/server.log" 2>&1 &
 PID=$!
 for _ in $(seq 1 100); do curl -sf "$API/healthz" >/dev/null && break; sleep 0.1; done
 rss() { awk '/^VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$PID/status"; }
@@ -106,12 +110,18 @@ fi
 
 if want P2; then
 echo "== P2: logins versus the hash bound (cores / one bcrypt verify at cost $COST)"
-VERIFY=$(for _ in 1 2 3 4 5; do
-    curl -s -o /dev/null -w '%{time_total}\n' -X POST "$API/user/login" -H 'Content-Type: application/json' -d "$LOGIN"
-done | sort -n | sed -n 3p)
-BOUND=$(python3 -c "print($CORES / $VERIFY)")
+# One login at a time, the median of five: one hash and the login's own work.
+verify_time() {
+    for _ in 1 2 3 4 5; do
+        curl -s -o /dev/null -w '%{time_total}\n' -X POST "$API/user/login" -H 'Content-Type: application/json' -d "$LOGIN"
+    done | sort -n | sed -n 3p
+}
 for C in 4 64; do
+    # The bound is taken just before and just after the load, and averaged: the machine's speed
+    # drifts by more than the 5% the target leaves between runs a minute apart.
+    BEFORE=$(verify_time)
     OUT=$(BODY="$LOGIN" wrk -t2 -c"$C" -d"$DUR" --latency -s bench/post.lua "$API/user/login")
+    BOUND=$(python3 -c "print($CORES / (($BEFORE + $(verify_time)) / 2))")
     OK=$(echo "$OUT" | ok_rps)
     MAX=$(echo "$OUT" | awk '/Latency/ && !/Distribution/ {print $4; exit}')
     echo "P2 $BACKEND: logins at $C connections $OK/s / bound $(printf %.2f "$BOUND")/s = $(ratio "$OK" "$BOUND") (target >= 0.95); slowest answer $MAX (target < 1s; excess answered 503)"
@@ -136,11 +146,16 @@ fi
 
 if want P4; then
 echo "== P4: account trees"
-ALL=$(curl -s -o "$WORK/all.json" -w '%{time_total}' -H "$AUTH" "$API/v1/accounts/bench-tree/allChildren")
+# The median of five answers: one request is one sample of a machine whose speed drifts.
+median_time() {
+    for _ in 1 2 3 4 5; do curl -s -o "$2" -w '%{time_total}\n' -H "$AUTH" "$API/v1/accounts/$1"; done \
+        | sort -n | sed -n 3p
+}
+ALL=$(median_time bench-tree/allChildren "$WORK/all.json")
 N=$(python3 -c "import json; print(len(json.load(open('$WORK/all.json'))['data']))")
-DESC=$(curl -s -o /dev/null -w '%{time_total}' -H "$AUTH" "$API/v1/accounts/bench-small/descendants")
-echo "P4 $BACKEND: allChildren of $N accounts ${ALL}s / 1s target = $(ratio "$ALL" 1) (target <= 1)"
-echo "P4 $BACKEND: descendants of a $((SMALL + 1))-account tree ${DESC}s / 0.2s target = $(ratio "$DESC" 0.2) (target <= 1)"
+DESC=$(median_time bench-small/descendants /dev/null)
+echo "P4 $BACKEND: allChildren of $N accounts ${ALL}s (median of 5) / 1s target = $(ratio "$ALL" 1) (target <= 1)"
+echo "P4 $BACKEND: descendants of a $((SMALL + 1))-account tree ${DESC}s (median of 5) / 0.2s target = $(ratio "$DESC" 0.2) (target <= 1)"
 fi
 
 RSS_LOAD=${RSS_LOAD:-$(hwm)}
