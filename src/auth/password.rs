@@ -140,6 +140,7 @@ fn refusal_pause() -> std::time::Duration {
     let spread = crate::secrets::random_u31() % 500;
     std::time::Duration::from_millis(250 + spread as u64)
 }
+
 /// The longest an admitted hash should take from admission to answer: the queue is as long
 /// as this allows at the hash time measured here, and never longer than `HASH_QUEUE_LIMIT`.
 const WAIT_BUDGET: std::time::Duration = std::time::Duration::from_millis(800);

@@ -24,28 +24,17 @@ pub fn in_subtree_sql<T>(
 where
     T: 'static,
 {
-    in_subtree_to_depth_sql(column, root, i64::MAX)
-}
-
-/// The same, down to `max_depth` levels below the root (0: the root alone).
-pub fn in_subtree_to_depth_sql<T>(
-    column: &'static str,
-    root: &str,
-    max_depth: i64,
-) -> Box<dyn BoxableExpression<T, Db, SqlType = Bool>>
-where
-    T: 'static,
-{
     Box::new(
         sql::<Bool>(&format!(
-            "{column} IN (WITH RECURSIVE sub(id, depth) AS (SELECT id, 0 FROM accounts WHERE id = "
+            "{column} IN (WITH RECURSIVE sub(id) AS (SELECT id FROM accounts WHERE id = "
         ))
         .bind::<Text, _>(root.to_string())
-        .sql(" UNION ALL SELECT a.id, sub.depth + 1 FROM accounts a JOIN sub ON a.parent_id = sub.id WHERE sub.depth < ")
-        .bind::<BigInt, _>(max_depth)
-        .sql(") SELECT id FROM sub)"),
+        .sql(" UNION ALL SELECT a.id FROM accounts a JOIN sub ON a.parent_id = sub.id) SELECT id FROM sub)"),
     )
 }
+
+/// The SQL types of a whole `accounts` row, for statements written in SQL.
+pub type AccountColumns = diesel::dsl::SqlTypeOf<<accounts::table as Table>::AllColumns>;
 
 pub fn get(conn: &mut DbConn, id: &str) -> QueryResult<Account> {
     dsl::accounts.find(id).get_result(conn)
@@ -178,7 +167,6 @@ pub fn blocked(conn: &mut DbConn, id: &str) -> QueryResult<bool> {
 /// up every row a second time (it cannot estimate a walk's size, so it never joins by hash),
 /// and callers order siblings themselves, cheaper than a sort of the whole answer in SQL.
 pub fn subtree(conn: &mut DbConn, root: &str, max_depth: i64) -> QueryResult<Vec<Account>> {
-    type AccountColumns = diesel::dsl::SqlTypeOf<<accounts::table as Table>::AllColumns>;
     const COLUMNS: &str = "id, name, email, email_lower, plan_id, parent_id, device_seats, \
                            used_devices, suspended, closed, created, activity";
     sql::<AccountColumns>(&format!(

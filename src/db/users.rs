@@ -1,6 +1,6 @@
 //! User rows.
 
-use super::accounts::in_subtree_sql;
+use super::accounts::{in_subtree_sql, AccountColumns};
 use super::models::{Account, User};
 use super::schema::users::{self, dsl};
 use super::DbConn;
@@ -27,8 +27,6 @@ pub struct CredentialCheck {
 struct CredentialSql;
 
 type UserColumns = diesel::dsl::SqlTypeOf<<users::table as diesel::Table>::AllColumns>;
-type AccountColumns =
-    diesel::dsl::SqlTypeOf<<crate::db::schema::accounts::table as diesel::Table>::AllColumns>;
 /// The credential statement's row, with the user's columns as `U`.
 type CredentialSqlType<U> = (
     U,
