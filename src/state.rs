@@ -15,7 +15,7 @@ pub struct AppState {
     pub hasher: Hasher,
     pub mailer: Mailer,
     pub metrics: crate::metrics::Metrics,
-    /// PostgreSQL only: the workers' own connections for the credential check.
+    /// The workers' own connections for the credential check (none where only the pool works).
     pub pipeline: Option<db::pipelined::Pipeline>,
 }
 

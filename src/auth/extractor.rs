@@ -207,10 +207,9 @@ impl Bearer {
         seen(caller, about)
     }
 
-    /// The caller and the account `account` (empty: none), checked like `check_about`. On
-    /// PostgreSQL an access token is checked in a batch on the worker's own connection
-    /// (`db::pipelined`); a personal access token (whose check may write) and SQLite take the
-    /// pool.
+    /// The caller and the account `account` (empty: none), checked like `check_about`. An
+    /// access token is checked on the worker's own connection (`db::pipelined`); a personal
+    /// access token (whose check may write) takes the pool.
     async fn check_async(
         self,
         state: &AppState,

@@ -1,17 +1,22 @@
-//! PostgreSQL's credential checks over one asynchronous connection per worker thread.
+//! Credential checks on each worker thread's own connection, instead of the r2d2 pool.
 //!
-//! Diesel's PostgreSQL connection is synchronous: every statement moves the request to a
-//! blocking thread that sleeps on the socket, and at one statement per request that costs
-//! accountd and PostgreSQL more CPU than the statement itself. Here the check of every access
-//! token (`users::for_credential`, which also reads the account a request is about) goes to the
-//! worker's own connection (diesel-async, on tokio-postgres) in batches: while one batch is at
-//! PostgreSQL, the checks that arrive wait, and then go out together as one statement
-//! (`users::for_credentials`). An idle worker sends a check at once; a busy one waits at most
-//! one round trip, and its batches grow with its load. Everything else, every write included,
-//! stays on the r2d2 pool.
+//! Diesel's connections are synchronous: every statement on the pool moves the request to a
+//! blocking thread and back, and at one statement per request that hand-off costs more CPU
+//! than the statement itself. Here the check of every access token (`users::for_credential`,
+//! which also reads the account a request is about) stays on the worker:
 //!
-//! A connection that fails is dropped; the batch, and every check for the next few seconds,
-//! takes the pool instead, which answers 503 itself if PostgreSQL is down.
+//! - PostgreSQL: on the worker's own asynchronous connection (diesel-async, on tokio-postgres),
+//!   in batches: while one batch is at PostgreSQL, the checks that arrive wait, and then go out
+//!   together as one statement (`users::for_credentials`). An idle worker sends a check at
+//!   once; a busy one waits at most one round trip, and its batches grow with its load. A
+//!   connection that fails is dropped; the batch, and every check for the next few seconds,
+//!   takes the pool instead, which answers 503 itself if PostgreSQL is down.
+//! - SQLite: on the worker's own connection to the file, at once. The check is one read of a
+//!   few rows by key, in WAL mode, where a reader never waits for a writer, so it is shorter
+//!   than the hand-off would be. The connection does not wait when the file is busy
+//!   (`busy_timeout` 0): a check that fails for any reason drops it, and takes the pool.
+//!
+//! Everything else, every write included, stays on the r2d2 pool.
 
 use super::users::{self, Check, CredentialCheck};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -46,11 +51,12 @@ thread_local! {
 /// Where the workers' connections go.
 pub struct Pipeline {
     url: String,
+    backend: super::Backend,
 }
 
 impl Pipeline {
-    /// One for a PostgreSQL URL; none for SQLite, whose reads are in-process already, and none
-    /// for a URL that asks for TLS, which only libpq (the pool) speaks here.
+    /// One for SQLite and PostgreSQL, but none for a PostgreSQL URL that asks for TLS, which
+    /// only libpq (the pool) speaks here.
     pub fn of(url: &str) -> Option<Pipeline> {
         let tls = [
             "sslmode=require",
@@ -59,8 +65,10 @@ impl Pipeline {
         ]
         .iter()
         .any(|m| url.contains(m));
-        (super::Backend::of(url) == super::Backend::Postgres && !tls).then(|| Pipeline {
+        let backend = super::Backend::of(url);
+        (backend == super::Backend::Sqlite || !tls).then(|| Pipeline {
             url: url.to_string(),
+            backend,
         })
     }
 
@@ -73,7 +81,7 @@ impl Pipeline {
             !std::mem::replace(&mut b.running, true)
         });
         if start {
-            actix_web::rt::spawn(drain(self.url.clone()));
+            actix_web::rt::spawn(drain(self.url.clone(), self.backend));
         }
         rx.await.ok().flatten()
     }
@@ -104,7 +112,7 @@ async fn conn(url: &str) -> Option<Rc<AsyncPgConnection>> {
 }
 
 /// Check the waiting credentials, a batch at a time, until none wait.
-async fn drain(url: String) {
+async fn drain(url: String, backend: super::Backend) {
     loop {
         let batch = BATCH.with_borrow_mut(|b| {
             let batch = std::mem::take(&mut b.waiting);
@@ -115,24 +123,10 @@ async fn drain(url: String) {
             return;
         }
         let (checks, replies): (Vec<Check>, Vec<Reply>) = batch.into_iter().unzip();
-        let mut answers = None;
-        if let Some(conn) = conn(&url).await {
-            match users::for_credentials(&conn, &checks).await {
-                Ok(rows) => answers = Some(rows),
-                // PostgreSQL refused the statement: the connection itself is fine.
-                Err(e @ diesel::result::Error::DatabaseError(..)) => {
-                    log::warn!("credential batch failed, checking it on the pool: {e}");
-                }
-                Err(e) => {
-                    log::warn!("pipelined PostgreSQL connection failed, using the pool: {e}");
-                    let slot = SLOT.with(Rc::clone);
-                    let mut slot = slot.lock().await;
-                    if matches!(&*slot, Slot::Ready(_, c) if Rc::ptr_eq(c, &conn)) {
-                        *slot = Slot::Empty;
-                    }
-                }
-            }
-        }
+        let answers = match backend {
+            super::Backend::Postgres => postgres_batch(&url, &checks).await,
+            super::Backend::Sqlite => sqlite_batch(&url, &checks),
+        };
         match answers {
             Some(rows) => {
                 for (reply, row) in replies.into_iter().zip(rows) {
@@ -146,4 +140,63 @@ async fn drain(url: String) {
             }
         }
     }
+}
+
+/// PostgreSQL: one statement for the batch, on this worker's connection.
+async fn postgres_batch(url: &str, checks: &[Check]) -> Option<Vec<Option<CredentialCheck>>> {
+    let conn = conn(url).await?;
+    match users::for_credentials(&conn, checks).await {
+        Ok(rows) => Some(rows),
+        // PostgreSQL refused the statement: the connection itself is fine.
+        Err(e @ diesel::result::Error::DatabaseError(..)) => {
+            log::warn!("credential batch failed, checking it on the pool: {e}");
+            None
+        }
+        Err(e) => {
+            log::warn!("pipelined PostgreSQL connection failed, using the pool: {e}");
+            let slot = SLOT.with(Rc::clone);
+            let mut slot = slot.lock().await;
+            if matches!(&*slot, Slot::Ready(_, c) if Rc::ptr_eq(c, &conn)) {
+                *slot = Slot::Empty;
+            }
+            None
+        }
+    }
+}
+
+thread_local! {
+    /// SQLite: this worker's connection, with the URL it was opened for.
+    static SQLITE: std::cell::RefCell<Option<(String, super::DbConn)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// SQLite: the batch in one read transaction on this worker's connection (starting and
+/// ending a read is a third of a check's time: locks on the WAL index, taken once here).
+/// `None` when it could not be checked here: the connection is then dropped.
+fn sqlite_batch(url: &str, checks: &[Check]) -> Option<Vec<Option<CredentialCheck>>> {
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+    SQLITE.with_borrow_mut(|slot| {
+        if slot.as_ref().is_none_or(|(u, _)| u != url) {
+            let mut conn = super::establish(url).ok()?;
+            // Never sleep on the worker: a busy file sends the batch to the pool instead.
+            conn.batch_execute("PRAGMA busy_timeout = 0").ok()?;
+            *slot = Some((url.to_string(), conn));
+        }
+        let (_, conn) = slot.as_mut()?;
+        let found = conn.transaction(|conn| {
+            checks
+                .iter()
+                .map(|c| users::for_credential(conn, &c.user_id, &c.jti, &c.session, &c.account))
+                .collect::<diesel::QueryResult<Vec<_>>>()
+        });
+        match found {
+            Ok(found) => Some(found),
+            Err(e) => {
+                log::warn!("credential check on the worker's SQLite connection failed, using the pool: {e}");
+                *slot = None;
+                None
+            }
+        }
+    })
 }

@@ -508,8 +508,9 @@ fn account_pages_walk_forward_and_back_with_opaque_cursors() {
     s.get("/v1/accounts?limit=1000", t).expect(200);
 }
 
-/// On PostgreSQL the credential checks of requests in flight together go out as one statement:
-/// each request must still get the answer for its own credential and account.
+/// The credential checks of requests in flight together go out as one batch (one statement on
+/// PostgreSQL, one read transaction on SQLite): each request must still get the answer for its
+/// own credential and account.
 #[test]
 fn reads_in_flight_together_each_get_their_own_answer() {
     use diesel::prelude::*;
