@@ -126,7 +126,7 @@ pub async fn create(
         state.mailer.send(m);
     }
     Ok(created(CreatedAccount {
-        account: account.view(),
+        account: account.into_view(),
         user: user.view(),
     }))
 }
@@ -165,7 +165,7 @@ pub async fn list(caller: Caller, state: State, req: HttpRequest) -> ApiResult<H
     responses((status = 200, description = "The account.", body = AccountView)))]
 pub async fn get(bearer: Bearer, state: State, id: Id) -> ApiResult<HttpResponse> {
     let (_, account) = bearer.read_account(&state, id.into_inner()).await?;
-    Ok(ok(account.view()))
+    Ok(ok(account.into_view()))
 }
 
 /// A new name or email; an absent (or `null`) field is left as it is.
@@ -219,7 +219,7 @@ pub async fn update(
             service::update_identity(c, &caller, &id, b.name.as_deref(), b.email.as_deref())
         })
         .await?;
-    Ok(ok(account.view()))
+    Ok(ok(account.into_view()))
 }
 
 /// Role admin: delete an empty descendant account; its seats return to its parent.
@@ -670,7 +670,7 @@ pub async fn create_child(
     let child = state
         .tx(move |c| service::create_child(c, &caller, &id, new))
         .await?;
-    Ok(created(child.view()))
+    Ok(created(child.into_view()))
 }
 
 /// The body of the curl-style `POST /v1/accounts/{id}`, as JSON or form (read by field name,
@@ -769,7 +769,7 @@ pub async fn edit(
     ))]
 pub async fn close(Admin(caller): Admin, state: State, id: Id) -> ApiResult<HttpResponse> {
     let account = state.tx(move |c| service::close(c, &caller, &id)).await?;
-    Ok(ok(account.view()))
+    Ok(ok(account.into_view()))
 }
 
 /// How many seats a new seat token is worth.
@@ -841,5 +841,5 @@ pub async fn redeem_seats(
     let account = state
         .tx(move |c| service::redeem_seat_token(c, &caller, &id, &b.token))
         .await?;
-    Ok(ok(account.view()))
+    Ok(ok(account.into_view()))
 }

@@ -11,10 +11,12 @@
 //!   once; a busy one waits at most one round trip, and its batches grow with its load. A
 //!   connection that fails is dropped; the batch, and every check for the next few seconds,
 //!   takes the pool instead, which answers 503 itself if PostgreSQL is down.
-//! - SQLite: on the worker's own connection to the file, at once. The check is one read of a
-//!   few rows by key, in WAL mode, where a reader never waits for a writer, so it is shorter
-//!   than the hand-off would be. The connection does not wait when the file is busy
-//!   (`busy_timeout` 0): a check that fails for any reason drops it, and takes the pool.
+//! - SQLite: on the worker's own connection to the file, a batch (the checks that arrived
+//!   while the worker was busy with other requests) in one read transaction: beginning and
+//!   ending a read takes and drops locks on the WAL index, a third of a check done alone. In
+//!   WAL mode a reader never waits for a writer, and the connection does not wait when the
+//!   file is busy (`busy_timeout` 0): a batch that fails for any reason drops the connection
+//!   and takes the pool.
 //!
 //! Everything else, every write included, stays on the r2d2 pool.
 
@@ -44,8 +46,11 @@ type Reply = tokio::sync::oneshot::Sender<Option<Option<CredentialCheck>>>;
 
 thread_local! {
     static BATCH: std::cell::RefCell<Batch> = std::cell::RefCell::default();
-    // Held across the connect (an async mutex), by the worker's one batch task.
+    // PostgreSQL: held across the connect (an async mutex), by the worker's one batch task.
     static SLOT: Rc<tokio::sync::Mutex<Slot>> = Rc::new(tokio::sync::Mutex::new(Slot::Empty));
+    /// SQLite: this worker's connection, with the URL it was opened for.
+    static SQLITE: std::cell::RefCell<Option<(String, super::DbConn)>> =
+        const { std::cell::RefCell::new(None) };
 }
 
 /// Where the workers' connections go.
@@ -164,15 +169,8 @@ async fn postgres_batch(url: &str, checks: &[Check]) -> Option<Vec<Option<Creden
     }
 }
 
-thread_local! {
-    /// SQLite: this worker's connection, with the URL it was opened for.
-    static SQLITE: std::cell::RefCell<Option<(String, super::DbConn)>> =
-        const { std::cell::RefCell::new(None) };
-}
-
-/// SQLite: the batch in one read transaction on this worker's connection (starting and
-/// ending a read is a third of a check's time: locks on the WAL index, taken once here).
-/// `None` when it could not be checked here: the connection is then dropped.
+/// SQLite: the batch in one read transaction on this worker's connection. `None` when it
+/// could not be checked here: the connection is then dropped.
 fn sqlite_batch(url: &str, checks: &[Check]) -> Option<Vec<Option<CredentialCheck>>> {
     use diesel::connection::SimpleConnection;
     use diesel::Connection;
