@@ -1,9 +1,7 @@
-//! The one error type of the API: every failure becomes a status and the contract's body.
+//! The one error type of every layer. `api::error` turns each into a status and the contract's
+//! body.
 
-use actix_web::http::{header, StatusCode};
-use actix_web::{HttpResponse, ResponseError};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use serde_json::json;
 use std::fmt;
 
 #[derive(Debug)]
@@ -65,44 +63,6 @@ impl fmt::Display for ApiError {
     }
 }
 
-impl ResponseError for ApiError {
-    fn status_code(&self) -> StatusCode {
-        match self {
-            ApiError::Invalid(_) => StatusCode::BAD_REQUEST,
-            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        let mut res = HttpResponse::build(self.status_code());
-        res.insert_header((header::CACHE_CONTROL, "no-store"));
-        match self {
-            ApiError::Invalid(errors) => return res.json(json!({ "errors": errors })),
-            ApiError::Unauthorized(_) => {
-                res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
-            }
-            ApiError::TooManyRequests { retry_after, .. } => {
-                res.insert_header((header::RETRY_AFTER, retry_after.to_string()));
-            }
-            ApiError::Unavailable(_) => {
-                res.insert_header((header::RETRY_AFTER, "1"));
-            }
-            // The detail is logged by the request middleware with the request id; never sent.
-            ApiError::Internal(_) => return res.json(json!({ "error": "internal error" })),
-            _ => {}
-        }
-        res.json(json!({ "error": self.to_string() }))
-    }
-}
-
 impl From<DieselError> for ApiError {
     fn from(e: DieselError) -> Self {
         match e {
@@ -158,12 +118,6 @@ fn is_busy(message: &str) -> bool {
 impl From<diesel::r2d2::PoolError> for ApiError {
     fn from(_: diesel::r2d2::PoolError) -> Self {
         ApiError::Unavailable("database unavailable, try again".into())
-    }
-}
-
-impl From<actix_web::error::BlockingError> for ApiError {
-    fn from(_: actix_web::error::BlockingError) -> Self {
-        ApiError::internal("blocking task failed")
     }
 }
 

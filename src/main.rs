@@ -1,7 +1,7 @@
 //! `accountd [serve | migrate | bootstrap --email E --password P | openapi]`
 
 use accountd::config::Config;
-use accountd::service::auth::Bootstrap;
+use accountd::service::bootstrap::{create_owner, Bootstrap};
 use std::net::TcpListener;
 use std::process::ExitCode;
 
@@ -69,7 +69,7 @@ fn main() -> ExitCode {
             let result = accountd::db::migrate(&config.database_url)
                 .and_then(|_| accountd::db::establish(&config.database_url))
                 .and_then(|mut conn| {
-                    accountd::bootstrap(&mut conn, &email, &password, config.bcrypt_cost, false)
+                    create_owner(&mut conn, &email, &password, config.bcrypt_cost, false)
                 });
             match result {
                 Ok(Bootstrap::Created(id)) => {
@@ -119,10 +119,11 @@ fn serve() -> ExitCode {
         Err(e) => return fail(e),
     };
     let has_owner = state
+        .store
         .pool
         .get()
         .ok()
-        .and_then(|mut c| accountd::service::auth::owner_exists(&mut c).ok())
+        .and_then(|mut c| accountd::service::bootstrap::owner_exists(&mut c).ok())
         .unwrap_or(false);
     if !has_owner {
         log::warn!("no owner yet: set OWNER_EMAIL and OWNER_PASSWORD, or run `accountd bootstrap --email E --password P`");

@@ -1,11 +1,8 @@
 //! Keyset pages: `limit`, opaque `next`/`prev` cursors and a literal `filter`.
 //! Every list is ordered by `(created, id)`, so page 10,000 costs what page 1 costs.
 
-use crate::error::ApiError;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use serde::Serialize;
-use std::collections::HashMap;
 
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 1000;
@@ -135,13 +132,8 @@ impl PageRequest {
         self.limit + 1
     }
 
-    /// Cut the rows (in the query's order) into a page and its cursors.
-    pub fn finish<T, V: Serialize>(
-        &self,
-        mut rows: Vec<T>,
-        key: impl Fn(&T) -> Cursor,
-        view: impl Fn(&T) -> V,
-    ) -> Page<V> {
+    /// Cut the rows (in the query's order) into a page, in list order, and its cursors.
+    pub fn cut<T>(&self, mut rows: Vec<T>, key: impl Fn(&T) -> Cursor) -> Cut<T> {
         let more = rows.len() as i64 > self.limit;
         rows.truncate(self.limit as usize);
         let (next, prev) = match &self.direction {
@@ -161,12 +153,19 @@ impl PageRequest {
                 (rows.last().map(&key), prev)
             }
         };
-        Page {
-            data: rows.iter().map(view).collect(),
+        Cut {
+            rows,
             next: next.map(|c| c.encode()),
             prev: prev.map(|c| c.encode()),
         }
     }
+}
+
+/// One page of rows, and the opaque cursors before and after it (`None` at either end).
+pub struct Cut<T> {
+    pub rows: Vec<T>,
+    pub next: Option<String>,
+    pub prev: Option<String>,
 }
 
 /// Apply a page's keyset condition, order and limit to a boxed query sorted by `(created, id)`.
@@ -202,75 +201,6 @@ macro_rules! keyset {
         };
         q.limit($page.fetch())
     }};
-}
-
-/// A keyset page: `next`/`prev` are opaque cursors, `null` at either end.
-#[derive(Serialize, Debug, utoipa::ToSchema)]
-pub struct Page<V: Serialize> {
-    pub data: Vec<V>,
-    #[schema(required = true)]
-    pub next: Option<String>,
-    #[schema(required = true)]
-    pub prev: Option<String>,
-}
-
-/// Query-string parameters, checked against the names a route knows (a typo is a 400).
-pub struct Params(HashMap<String, String>);
-
-impl Params {
-    pub fn parse(query: &str, allowed: &[&str]) -> Result<Params, ApiError> {
-        let pairs: Vec<(String, String)> = serde_urlencoded_pairs(query)?;
-        let mut map = HashMap::new();
-        let mut errors = Vec::new();
-        for (k, v) in pairs {
-            // `access_token` is a credential, read by the authentication extractor.
-            if k == "access_token" {
-                continue;
-            }
-            if !allowed.contains(&k.as_str()) {
-                errors.push(format!("{k}: unknown query parameter"));
-            } else if map.insert(k.clone(), v).is_some() {
-                errors.push(format!("{k}: given more than once"));
-            }
-        }
-        if errors.is_empty() {
-            Ok(Params(map))
-        } else {
-            Err(ApiError::Invalid(errors))
-        }
-    }
-
-    pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).map(String::as_str)
-    }
-
-    pub fn page(&self, errors: &mut Vec<String>) -> PageRequest {
-        PageRequest::parse(
-            self.get("limit"),
-            self.get("next"),
-            self.get("prev"),
-            self.get("filter"),
-            errors,
-        )
-    }
-
-    pub fn bool(&self, key: &str, errors: &mut Vec<String>) -> bool {
-        match self.get(key) {
-            None => false,
-            Some("true" | "1") => true,
-            Some("false" | "0") => false,
-            Some(_) => {
-                errors.push(format!("{key}: must be true or false"));
-                false
-            }
-        }
-    }
-}
-
-fn serde_urlencoded_pairs(query: &str) -> Result<Vec<(String, String)>, ApiError> {
-    actix_web::web::Query::<Vec<(String, String)>>::from_query(query)
-        .map(|q| q.into_inner())
-        .map_err(|_| ApiError::invalid("query: not a valid query string"))
 }
 
 #[cfg(test)]
@@ -322,8 +252,8 @@ mod tests {
             id: format!("id{n}"),
         };
         let fwd = PageRequest::first(2);
-        let p = fwd.finish(vec![1, 2, 3], key, |n| *n);
-        assert_eq!(p.data, vec![1, 2]);
+        let p = fwd.cut(vec![1, 2, 3], key);
+        assert_eq!(p.rows, vec![1, 2]);
         assert!(p.prev.is_none());
         assert_eq!(Cursor::decode(p.next.as_deref().unwrap()), Some(key(&2)));
 
@@ -332,8 +262,8 @@ mod tests {
             direction: Direction::Backward(key(&5)),
             filter: None,
         };
-        let p = back.finish(vec![4, 3, 2], key, |n| *n);
-        assert_eq!(p.data, vec![3, 4]);
+        let p = back.cut(vec![4, 3, 2], key);
+        assert_eq!(p.rows, vec![3, 4]);
         assert_eq!(Cursor::decode(p.prev.as_deref().unwrap()), Some(key(&3)));
         assert_eq!(Cursor::decode(p.next.as_deref().unwrap()), Some(key(&4)));
     }

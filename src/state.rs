@@ -1,22 +1,20 @@
-//! What every handler shares: the pool, the settings, the keys and the hasher.
+//! What every use case shares: the database, the settings, the keys, the hasher and the mailer.
 
 use crate::auth::jwt::Keys;
 use crate::auth::password::Hasher;
 use crate::config::Config;
-use crate::db::{self, DbConn, DbPool};
-use crate::error::{ApiError, ApiResult};
-use crate::mail::Mailer;
+use crate::db::{DbConn, DbPool, Store};
+use crate::error::ApiResult;
+use crate::mail::{Mail, Mailer};
 use std::sync::Arc;
 
 pub struct AppState {
-    pub pool: DbPool,
+    pub store: Store,
     pub config: Config,
     pub keys: Arc<Keys>,
     pub hasher: Hasher,
     pub mailer: Mailer,
     pub metrics: crate::metrics::Metrics,
-    /// The workers' own connections for the credential check (none where only the pool works).
-    pub pipeline: Option<db::pipelined::Pipeline>,
 }
 
 impl AppState {
@@ -31,55 +29,18 @@ impl AppState {
             hasher: Hasher::new(config.bcrypt_cost, config.hash_queue_limit),
             mailer,
             metrics: Default::default(),
-            pipeline: db::pipelined::Pipeline::of(&config.database_url),
-            pool,
+            store: Store::new(&config.database_url, pool),
             config,
         })
     }
 
-    /// Run `f` with a pooled connection on the blocking pool (Diesel is synchronous).
+    /// Run `f` with a pooled connection on the blocking threads (Diesel is synchronous).
     pub async fn db<T, F>(&self, f: F) -> ApiResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut DbConn) -> ApiResult<T> + Send + 'static,
     {
-        let pool = self.pool.clone();
-        actix_web::web::block(move || {
-            let mut conn = pool.get()?;
-            let out = f(&mut conn);
-            if matches!(out, Err(ApiError::Internal(_) | ApiError::Unavailable(_))) {
-                conn.check_alive();
-            }
-            out
-        })
-        .await
-        .map_err(ApiError::from)?
-    }
-
-    /// Like `db`, for a request about one account that its caller must be allowed to see
-    /// (404 otherwise): the credential, the account and that right are one statement.
-    pub async fn account_as<T, F>(
-        &self,
-        bearer: crate::auth::extractor::Bearer,
-        id: String,
-        f: F,
-    ) -> ApiResult<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(
-                &mut DbConn,
-                crate::auth::extractor::Caller,
-                crate::db::models::Account,
-            ) -> ApiResult<T>
-            + Send
-            + 'static,
-    {
-        let keys = self.keys.clone();
-        self.db(move |conn| {
-            let (caller, account) = bearer.check_in_account(conn, &keys, &id)?;
-            f(conn, caller, account)
-        })
-        .await
+        self.store.run(f).await
     }
 
     /// Like `db`, inside one write transaction: all of `f` lands, or none of it.
@@ -88,6 +49,20 @@ impl AppState {
         T: Send + 'static,
         F: FnOnce(&mut DbConn) -> ApiResult<T> + Send + 'static,
     {
-        self.db(move |conn| db::write_tx(conn, f)).await
+        self.store.tx(f).await
+    }
+
+    /// Like `tx`, for a change that may mail someone: the mail goes out after the commit, never
+    /// for a change that rolled back.
+    pub async fn tx_then_mail<T, F>(&self, f: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> ApiResult<(T, Option<Mail>)> + Send + 'static,
+    {
+        let (value, mail) = self.tx(f).await?;
+        if let Some(m) = mail {
+            self.mailer.send(m);
+        }
+        Ok(value)
     }
 }

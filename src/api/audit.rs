@@ -1,9 +1,10 @@
 //! `GET /v1/audit`: the changes made through the API (admins: their tree; the owner: all).
 
-use crate::auth::extractor::Admin;
-use crate::db::audit::{self as store, Entry};
+use super::extract::Admin;
+use crate::db::audit::Entry;
 use crate::error::ApiResult;
 use crate::pagination::Cursor;
+use crate::service::audit as service;
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 
@@ -18,24 +19,18 @@ use actix_web::{web, HttpRequest, HttpResponse};
 #[utoipa::path(get, path = "/v1/audit", tag = "operations", operation_id = "listAudit",
     params(crate::openapi::PageQuery),
     responses((status = 200, description = "A page of entries, oldest first.",
-        body = crate::pagination::Page<crate::db::audit::EntryView>)))]
+        body = super::page::Page<super::views::EntryView>)))]
 pub async fn list(
     Admin(caller): Admin,
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
-    let scope = (!caller.is_owner()).then(|| caller.account_id().to_string());
     let key = |e: &Entry| Cursor {
         created: e.created,
         id: e.id.clone(),
     };
-    super::paged(
-        &state,
-        &req,
-        &super::PAGE,
-        key,
-        Entry::view,
-        move |c, _, page| Ok(store::list(c, scope.as_deref(), page)?),
-    )
+    super::paged(&req, &super::PAGE, key, Entry::view, |_, page| {
+        service::list(&state, caller, page)
+    })
     .await
 }

@@ -5,8 +5,10 @@ use super::body::{Fields, Json};
 use super::users::Password;
 use super::{check, created, username_rule};
 use crate::auth::password::check_password;
+use crate::db::audit::Meta;
 use crate::error::{ApiError, ApiResult};
-use crate::service::auth::{self as service, Refreshed, Registration};
+use crate::service::registration::{self as service, Registration};
+use crate::service::sessions::{self, Refreshed};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
@@ -48,34 +50,24 @@ pub struct IdOnly {
     pub id: String,
 }
 
-/// Shared by `POST /v1/register`, `/user/login {register: true}` and RPC RegisterUser.
-pub async fn register_user(
-    state: &AppState,
-    b: Register,
-    meta: crate::db::audit::Meta,
-) -> ApiResult<String> {
-    let mut errors = vec![];
-    check_password("password", &b.password, &mut errors);
-    check(&b, errors)?;
-    service::register(
-        state,
-        Registration {
-            email: b.email,
-            password: b.password,
-            username: b.username,
-            name: b.name,
-        },
-        meta,
-    )
-    .await
+impl Register {
+    /// The body, checked: every problem at once.
+    pub fn checked(self) -> ApiResult<Registration> {
+        let mut errors = vec![];
+        check_password("password", &self.password, &mut errors);
+        check(&self, errors)?;
+        Ok(Registration {
+            email: self.email,
+            password: self.password,
+            username: self.username,
+            name: self.name,
+        })
+    }
 }
 
-pub async fn register_answer(
-    state: &AppState,
-    b: Register,
-    meta: crate::db::audit::Meta,
-) -> ApiResult<HttpResponse> {
-    let id = register_user(state, b, meta).await?;
+/// Register, answered as `POST /v1/register` answers (also `/user/login {register: true}`).
+pub async fn register_answer(state: &AppState, b: Register, meta: Meta) -> ApiResult<HttpResponse> {
+    let id = service::register(state, b.checked()?, meta).await?;
     Ok(created(IdOnly { id }))
 }
 
@@ -299,7 +291,7 @@ fn oauth_failure(e: ApiError) -> HttpResponse {
     }
 }
 
-fn token_answer(s: &service::Session, state: &AppState) -> HttpResponse {
+fn token_answer(s: &sessions::Session, state: &AppState) -> HttpResponse {
     super::no_store(HttpResponse::Ok().json(TokenAnswer {
         access_token: s.token.clone(),
         token_type: TokenType::Bearer,
@@ -369,7 +361,7 @@ pub async fn token(
                     "invalid username or password",
                 );
             }
-            match service::login(&state, username, password, super::meta_of(&req)).await {
+            match sessions::login(&state, username, password, super::meta_of(&req)).await {
                 Ok(s) => token_answer(&s, &state),
                 Err(ApiError::Unauthorized(_)) => oauth_error(
                     StatusCode::BAD_REQUEST,
@@ -390,11 +382,7 @@ pub async fn token(
                     "refresh_token is required",
                 );
             };
-            let keys = state.keys.clone();
-            match state
-                .tx(move |c| service::refresh_session(c, &keys, &token))
-                .await
-            {
+            match sessions::refresh(&state, token).await {
                 Ok(Refreshed::Ok(s)) => token_answer(&s, &state),
                 Ok(Refreshed::Invalid) => oauth_error(
                     StatusCode::BAD_REQUEST,

@@ -1,12 +1,15 @@
 //! `/v1/accounts/{id}/devices`: what seats are for.
 
 use super::body::Json;
+use super::extract::Admin;
+use super::page::Page;
+use super::views::DeviceView;
 use super::{check, created, not_blank};
-use crate::auth::extractor::{Admin, Caller};
-use crate::db::models::{Device, DeviceView};
+use crate::auth::Caller;
+use crate::db::models::Device;
 use crate::error::ApiResult;
 use crate::ids::chosen_or_new;
-use crate::pagination::{Cursor, Page};
+use crate::pagination::Cursor;
 use crate::service::devices as service;
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -54,9 +57,7 @@ pub async fn create(
     let mut errors = vec![];
     let id = chosen_or_new(b.id.as_deref(), "id", &mut errors);
     check(&b, errors)?;
-    let device = state
-        .tx(move |c| service::create(c, &caller, &account, id, b.name))
-        .await?;
+    let device = service::create(&state, caller, account.into_inner(), id, b.name).await?;
     Ok(created(device.view()))
 }
 
@@ -75,14 +76,9 @@ pub async fn list(
         created: d.created,
         id: d.id.clone(),
     };
-    super::paged(
-        &state,
-        &req,
-        &super::PAGE,
-        key,
-        Device::view,
-        move |c, _, page| service::list(c, &caller, &account, page),
-    )
+    super::paged(&req, &super::PAGE, key, Device::view, |_, page| {
+        service::list(&state, caller, account.into_inner(), page)
+    })
     .await
 }
 
@@ -105,8 +101,6 @@ pub async fn delete(
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
     let (account, device) = path.into_inner();
-    state
-        .tx(move |c| service::delete(c, &caller, &account, &device))
-        .await?;
+    service::delete(&state, caller, account, device).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -2,13 +2,15 @@
 //! The owner and admins may name another account of their tree with `accountId`.
 
 use super::body::Json;
+use super::extract::Admin;
+use super::page::Params;
 use super::{check, created, no_errors, ok};
-use crate::auth::extractor::{Admin, Caller};
+use crate::auth::Caller;
 use crate::db::groups::{Group, Membership};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::is_valid_id;
-use crate::pagination::{Cursor, Params};
-use crate::service::groups::{self as service, parse_labels, parse_roles};
+use crate::pagination::Cursor;
+use crate::service::groups::{self as service, parse_labels, parse_roles, Labels};
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -28,7 +30,7 @@ pub struct CreateGroup {
     /// The group's id, unique in its account.
     #[schema(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9._-]{1,64}$")]
     pub id: String,
-    #[schema(value_type = Option<crate::service::groups::LabelsSchema>)]
+    #[schema(value_type = Option<super::views::LabelsSchema>)]
     pub labels: Option<Value>,
     /// Another account of the caller's tree; omitted, the caller's.
     #[validate(length(min = 1, max = 64))]
@@ -36,17 +38,17 @@ pub struct CreateGroup {
     pub account_id: Option<String>,
 }
 
-/// Shared by `POST /v1/groups` and RPC CreateGroup.
-pub async fn create_group(state: &AppState, caller: Caller, b: CreateGroup) -> ApiResult<Group> {
-    let mut errors = vec![];
-    if !is_valid_id(&b.id) {
-        errors.push("id: must be 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' or '-'".into());
+impl CreateGroup {
+    /// The body, checked: (account, id, labels).
+    pub fn checked(self) -> ApiResult<(Option<String>, String, Labels)> {
+        let mut errors = vec![];
+        if !is_valid_id(&self.id) {
+            errors.push("id: must be 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' or '-'".into());
+        }
+        let labels = parse_labels(self.labels.as_ref(), "labels", &mut errors);
+        check(&self, errors)?;
+        Ok((self.account_id, self.id, labels))
     }
-    let labels = parse_labels(b.labels.as_ref(), "labels", &mut errors);
-    check(&b, errors)?;
-    state
-        .tx(move |c| service::create(c, &caller, b.account_id.as_deref(), b.id, labels))
-        .await
 }
 
 /// Role admin: create a group in the caller's account (or `accountId` of its tree).
@@ -56,7 +58,7 @@ pub async fn create_group(state: &AppState, caller: Caller, b: CreateGroup) -> A
 #[utoipa::path(post, path = "/v1/groups", tag = "groups", operation_id = "createGroup",
     request_body = CreateGroup,
     responses(
-        (status = 201, description = "The group.", body = crate::service::groups::GroupView),
+        (status = 201, description = "The group.", body = super::views::GroupView),
         (status = 404, response = crate::openapi::NotFound),
         (status = 409, response = crate::openapi::Conflict),
     ))]
@@ -65,7 +67,8 @@ pub async fn create(
     state: State,
     body: Json<CreateGroup>,
 ) -> ApiResult<HttpResponse> {
-    let group = create_group(&state, caller, body.0).await?;
+    let (account, id, labels) = body.0.checked()?;
+    let group = service::create(&state, caller, account, id, labels).await?;
     Ok(created(group.view()))
 }
 
@@ -91,7 +94,7 @@ fn group_key(g: &Group) -> Cursor {
     ),
     responses(
         (status = 200, description = "A page of groups.",
-            body = crate::pagination::Page<crate::service::groups::GroupView>),
+            body = super::page::Page<super::views::GroupView>),
         (status = 404, response = crate::openapi::NotFound),
     ))]
 pub async fn list(caller: Caller, state: State, req: HttpRequest) -> ApiResult<HttpResponse> {
@@ -120,22 +123,8 @@ pub async fn list(caller: Caller, state: State, req: HttpRequest) -> ApiResult<H
         params.get("userId").map(str::to_string),
         params.get("accountId").map(str::to_string),
     );
-    let rows = {
-        let page = page.clone();
-        state
-            .db(move |c| {
-                service::list(
-                    c,
-                    &caller,
-                    account.as_deref(),
-                    user.as_deref(),
-                    &labels,
-                    &page,
-                )
-            })
-            .await?
-    };
-    Ok(ok(page.finish(rows, group_key, Group::view)))
+    let rows = service::list(&state, caller, account, user, labels, page.clone()).await?;
+    Ok(ok(super::page::finish(&page, rows, group_key, Group::view)))
 }
 
 fn urlencode(s: &str) -> String {
@@ -158,7 +147,7 @@ fn account_param(req: &HttpRequest) -> ApiResult<Option<String>> {
 /// Role user: one group.
 #[utoipa::path(get, path = "/v1/groups/{id}", tag = "groups", operation_id = "getGroup",
     params(("id" = String, Path, description = "The group's id."), AccountQuery),
-    responses((status = 200, description = "The group.", body = crate::service::groups::GroupView)))]
+    responses((status = 200, description = "The group.", body = super::views::GroupView)))]
 pub async fn get(
     caller: Caller,
     state: State,
@@ -166,9 +155,7 @@ pub async fn get(
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
     let account = account_param(&req)?;
-    let group = state
-        .db(move |c| service::get(c, &caller, account.as_deref(), &id))
-        .await?;
+    let group = service::get(&state, caller, account, id.into_inner()).await?;
     Ok(ok(group.view()))
 }
 
@@ -188,9 +175,7 @@ pub async fn delete(
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
     let account = account_param(&req)?;
-    state
-        .tx(move |c| service::delete(c, &caller, account.as_deref(), &id))
-        .await?;
+    service::delete(&state, caller, account, id.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -231,24 +216,12 @@ pub struct AccountQuery {
     account_id: Option<String>,
 }
 
-/// Shared by `PUT /v1/groups/{id}/members/{userId}` and RPC SetMembership.
-pub async fn set_roles(
-    state: &AppState,
-    caller: Caller,
-    account: Option<String>,
-    group: String,
-    user: String,
-    roles: Vec<String>,
-) -> ApiResult<()> {
+/// Role names as a member's set: every problem at once.
+pub fn checked_roles(roles: &[String]) -> ApiResult<Vec<String>> {
     let mut errors = vec![];
-    let roles = parse_roles(&roles, &mut errors);
+    let roles = parse_roles(roles, &mut errors);
     no_errors(errors)?;
-    if caller.role < crate::auth::Role::Admin {
-        return Err(ApiError::forbidden("this call requires the admin role"));
-    }
-    state
-        .tx(move |c| service::set_membership(c, &caller, account.as_deref(), &group, &user, roles))
-        .await
+    Ok(roles)
 }
 
 /// Role admin: set a member's roles (a set of names); an empty list removes the member.
@@ -275,7 +248,8 @@ pub async fn set_member(
 ) -> ApiResult<HttpResponse> {
     let (group, user) = path.into_inner();
     let account = account_param(&req)?;
-    set_roles(&state, caller, account, group, user, body.0.roles).await?;
+    let roles = checked_roles(&body.0.roles)?;
+    service::set_membership(&state, caller, account, group, user, roles).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -296,9 +270,7 @@ pub async fn get_member(
 ) -> ApiResult<HttpResponse> {
     let (group, user) = path.into_inner();
     let account = account_param(&req)?;
-    let roles = state
-        .db(move |c| service::get_membership(c, &caller, account.as_deref(), &group, &user))
-        .await?;
+    let roles = service::get_membership(&state, caller, account, group, user).await?;
     Ok(ok(SetRoles { roles }))
 }
 
@@ -322,7 +294,7 @@ fn member_key(m: &Membership) -> Cursor {
         ("prev" = Option<String>, Query, description = "Cursor from a previous page's `prev`."),
     ),
     responses((status = 200, description = "A page of members.",
-        body = crate::pagination::Page<crate::service::groups::MemberView>)))]
+        body = super::page::Page<super::views::MemberView>)))]
 pub async fn members(
     caller: Caller,
     state: State,
@@ -331,12 +303,14 @@ pub async fn members(
 ) -> ApiResult<HttpResponse> {
     let names = ["accountId", "limit", "next", "prev"];
     super::paged(
-        &state,
         &req,
         &names,
         member_key,
         Membership::view,
-        move |c, params, page| service::members(c, &caller, params.get("accountId"), &group, page),
+        |params, page| {
+            let account = params.get("accountId").map(str::to_string);
+            service::members(&state, caller, account, group.into_inner(), page)
+        },
     )
     .await
 }

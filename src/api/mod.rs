@@ -5,11 +5,21 @@ pub mod audit;
 pub mod auth;
 pub mod body;
 pub mod devices;
+pub mod error;
+pub mod extract;
 pub mod groups;
+pub mod middleware;
 pub mod ops;
+pub mod page;
+pub mod plans;
 pub mod rpc;
 pub mod tokens;
+pub mod tree;
 pub mod users;
+pub mod views;
+
+pub use extract::meta_of;
+pub use page::{paged, PAGE};
 
 use crate::error::{ApiError, ApiResult};
 use actix_web::http::header::{self, HeaderValue};
@@ -33,24 +43,24 @@ pub fn routes() -> Vec<(Method, &'static str, Route)> {
         (Method::POST, "/v1/accounts", post().to(accounts::create)),
         (Method::GET, "/v1/accounts/{id}", get().to(accounts::get)),
         (Method::PUT, "/v1/accounts/{id}", put().to(accounts::update)),
-        (Method::POST, "/v1/accounts/{id}", post().to(accounts::edit)),
+        (Method::POST, "/v1/accounts/{id}", post().to(tree::edit)),
         (Method::DELETE, "/v1/accounts/{id}", delete().to(accounts::delete)),
         (Method::POST, "/v1/accounts/{id}/close", post().to(accounts::close)),
-        (Method::GET, "/v1/accounts/{id}/plan", get().to(accounts::get_plan)),
-        (Method::PUT, "/v1/accounts/{id}/plan", put().to(accounts::set_plan)),
+        (Method::GET, "/v1/accounts/{id}/plan", get().to(plans::get_plan)),
+        (Method::PUT, "/v1/accounts/{id}/plan", put().to(plans::set_plan)),
         (Method::GET, "/v1/accounts/{id}/users", get().to(accounts::users)),
-        (Method::GET, "/v1/accounts/{id}/children", get().to(accounts::children)),
-        (Method::POST, "/v1/accounts/{id}/children", post().to(accounts::create_child)),
-        (Method::GET, "/v1/accounts/{id}/allChildren", get().to(accounts::all_children)),
-        (Method::GET, "/v1/accounts/{id}/descendants", get().to(accounts::descendants)),
-        (Method::POST, "/v1/seat-tokens", post().to(accounts::mint_seat_token)),
-        (Method::POST, "/v1/accounts/{id}/seats", post().to(accounts::redeem_seats)),
+        (Method::GET, "/v1/accounts/{id}/children", get().to(tree::children)),
+        (Method::POST, "/v1/accounts/{id}/children", post().to(tree::create_child)),
+        (Method::GET, "/v1/accounts/{id}/allChildren", get().to(tree::all_children)),
+        (Method::GET, "/v1/accounts/{id}/descendants", get().to(tree::descendants)),
+        (Method::POST, "/v1/seat-tokens", post().to(tree::mint_seat_token)),
+        (Method::POST, "/v1/accounts/{id}/seats", post().to(tree::redeem_seats)),
         (Method::GET, "/v1/accounts/{id}/devices", get().to(devices::list)),
         (Method::POST, "/v1/accounts/{id}/devices", post().to(devices::create)),
         (Method::DELETE, "/v1/accounts/{id}/devices/{deviceId}", delete().to(devices::delete)),
-        (Method::GET, "/v1/plans", get().to(accounts::list_plans)),
-        (Method::POST, "/v1/plans", post().to(accounts::create_plan)),
-        (Method::GET, "/v1/plans/{id}", get().to(accounts::get_plan_by_id)),
+        (Method::GET, "/v1/plans", get().to(plans::list_plans)),
+        (Method::POST, "/v1/plans", post().to(plans::create_plan)),
+        (Method::GET, "/v1/plans/{id}", get().to(plans::get_plan_by_id)),
         (Method::POST, "/rpc", post().to(rpc::rpc)),
         (Method::POST, "/user/create", post().to(users::create)),
         (Method::POST, "/user/get", post().to(users::get)),
@@ -114,67 +124,6 @@ pub async fn not_found() -> ApiResult<HttpResponse> {
 async fn method_not_allowed() -> HttpResponse {
     HttpResponse::MethodNotAllowed().json(serde_json::json!({ "error": "method not allowed" }))
 }
-
-impl actix_web::FromRequest for crate::db::audit::Meta {
-    type Error = ApiError;
-    type Future = std::future::Ready<Result<Self, ApiError>>;
-
-    fn from_request(req: &actix_web::HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        std::future::ready(Ok(meta_of(req)))
-    }
-}
-
-/// Where a change comes from, for the audit log.
-pub fn meta_of(req: &actix_web::HttpRequest) -> crate::db::audit::Meta {
-    use actix_web::HttpMessage;
-    crate::db::audit::Meta {
-        ip: client_addr(req),
-        request_id: req
-            .extensions()
-            .get::<crate::RequestId>()
-            .map(|r| r.0.clone()),
-        actor: None,
-    }
-}
-
-/// The client's address, for counting failed attempts. The peer address, not a forwarded
-/// header: a header is the client's to choose.
-pub fn client_addr(req: &actix_web::HttpRequest) -> Option<String> {
-    req.peer_addr().map(|a| a.ip().to_string())
-}
-
-/// A list route: check the query's parameter names, read the page (`limit`, `next`, `prev`,
-/// `filter`), run `query` with both on the blocking pool, and answer the page.
-pub async fn paged<T, V, F>(
-    state: &crate::state::AppState,
-    req: &actix_web::HttpRequest,
-    names: &[&str],
-    key: fn(&T) -> crate::pagination::Cursor,
-    view: fn(&T) -> V,
-    query: F,
-) -> ApiResult<HttpResponse>
-where
-    T: Send + 'static,
-    V: Serialize,
-    F: FnOnce(
-            &mut crate::db::DbConn,
-            &crate::pagination::Params,
-            &crate::pagination::PageRequest,
-        ) -> ApiResult<Vec<T>>
-        + Send
-        + 'static,
-{
-    let params = crate::pagination::Params::parse(req.query_string(), names)?;
-    let mut errors = vec![];
-    let page = params.page(&mut errors);
-    no_errors(errors)?;
-    let for_query = page.clone();
-    let rows = state.db(move |c| query(c, &params, &for_query)).await?;
-    Ok(ok(page.finish(rows, key, view)))
-}
-
-/// The paging parameters every list takes.
-pub const PAGE: [&str; 4] = ["filter", "limit", "next", "prev"];
 
 pub fn ok(body: impl Serialize) -> HttpResponse {
     HttpResponse::Ok().json(body)

@@ -44,7 +44,7 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     security(()), responses((status = 200, description = "Prometheus text format.",
         body = String, content_type = "text/plain")))]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    let pool = state.pool.state();
+    let pool = state.store.pool.state();
     let text = state.metrics.render(
         state.hasher.queue_depth(),
         pool.connections,

@@ -3,13 +3,12 @@
 //! HTTP status the REST route would have answered.
 
 use super::body::read_body;
-use crate::auth::extractor::{optional_caller, Caller};
-use crate::auth::Role;
+use super::extract::{at_least, optional_caller};
+use crate::auth::{Caller, Role};
+use crate::db::audit::Meta;
 use crate::error::{ApiError, ApiResult};
 use crate::pagination::{PageRequest, MAX_LIMIT};
-use crate::service::{
-    auth as auth_service, groups as group_service, tokens as token_service, users as user_service,
-};
+use crate::service::{groups, registration, sessions, tokens, users};
 use crate::state::AppState;
 use actix_web::dev::Payload;
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse, ResponseError};
@@ -17,6 +16,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::borrow::Cow;
+use std::future::Future;
+use std::pin::Pin;
 use utoipa::openapi::schema::{OneOfBuilder, Schema};
 use utoipa::openapi::{Ref, RefOr};
 
@@ -163,7 +164,7 @@ pub async fn rpc(
     if let Err(ApiError::Internal(detail)) = &answer {
         let rid = req
             .extensions()
-            .get::<crate::RequestId>()
+            .get::<super::middleware::RequestId>()
             .map(|r| r.0.clone())
             .unwrap_or_default();
         log::error!("{rid} rpc {}: {detail}", frame.method);
@@ -227,22 +228,73 @@ fn message(e: &ApiError) -> String {
 }
 
 /// The method's arguments, with unknown fields refused as in REST bodies.
-fn args<T: DeserializeOwned>(frame: &Frame) -> ApiResult<T> {
-    let v = frame.args.clone().unwrap_or_else(|| json!({}));
-    let bytes = serde_json::to_vec(&v).map_err(|e| ApiError::internal(e.to_string()))?;
+fn args<T: DeserializeOwned>(args: Value) -> ApiResult<T> {
+    let bytes = serde_json::to_vec(&args).map_err(|e| ApiError::internal(e.to_string()))?;
     super::body::parse_json(&bytes)
 }
 
-fn need(caller: &Option<Caller>, role: Role) -> ApiResult<Caller> {
-    let c = caller
-        .clone()
-        .ok_or_else(|| ApiError::unauthorized("missing bearer credentials"))?;
-    if c.role < role {
-        return Err(ApiError::forbidden(format!(
-            "this call requires the {role} role"
-        )));
+fn to_json(v: impl Serialize) -> ApiResult<Option<Value>> {
+    serde_json::to_value(v)
+        .map(Some)
+        .map_err(|e| ApiError::internal(e.to_string()))
+}
+
+/// What a method answers: its result (`None`: a method that answers nothing).
+type Outcome<'a> = Pin<Box<dyn Future<Output = ApiResult<Option<Value>>> + 'a>>;
+
+/// How a method is called: without credentials (they are ignored, so a stale token cannot
+/// break a login), or as a caller with at least a role.
+enum Run {
+    Public(for<'a> fn(&'a AppState, Meta, Value) -> Outcome<'a>),
+    As(Role, for<'a> fn(&'a AppState, Caller, Value) -> Outcome<'a>),
+}
+
+/// Every method: its name after `/v1/Account.`, and how it is called. Each is one use case,
+/// the same one its REST twin calls.
+const METHODS: [(&str, Run); 15] = [
+    ("Login", Run::Public(login)),
+    ("RegisterUser", Run::Public(register_user)),
+    ("ConfirmUserRegistration", Run::Public(confirm_registration)),
+    ("CreateUser", Run::As(Role::Admin, create_user)),
+    ("GetInfo", Run::As(Role::User, get_info)),
+    ("UserExists", Run::As(Role::User, user_exists)),
+    ("CreateToken", Run::As(Role::User, create_token)),
+    ("ListTokens", Run::As(Role::User, list_tokens)),
+    ("RevokeToken", Run::As(Role::User, revoke_token)),
+    ("ValidateToken", Run::As(Role::User, validate_token)),
+    ("CreateGroup", Run::As(Role::Admin, create_group)),
+    ("DeleteGroup", Run::As(Role::Admin, delete_group)),
+    ("ListGroups", Run::As(Role::User, list_groups)),
+    ("SetMembership", Run::As(Role::Admin, set_membership)),
+    ("GetMembership", Run::As(Role::User, get_membership)),
+];
+
+async fn dispatch(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    frame: &Frame,
+) -> ApiResult<Option<Value>> {
+    let unknown = || ApiError::not_found(format!("no such method: {}", frame.method));
+    let name = frame.method.strip_prefix(PREFIX).ok_or_else(unknown)?;
+    let args = frame.args.clone().unwrap_or_else(|| json!({}));
+    match METHODS.iter().find(|(n, _)| *n == name).map(|(_, run)| run) {
+        Some(Run::Public(run)) => run(state, super::meta_of(req), args).await,
+        Some(Run::As(role, run)) => {
+            let caller = optional_caller(req)
+                .await?
+                .ok_or_else(|| ApiError::unauthorized("missing bearer credentials"))?;
+            run(state, at_least(caller, *role)?, args).await
+        }
+        None => {
+            // Credentials, when present, are checked before an unknown method is answered.
+            optional_caller(req).await?;
+            Err(unknown())
+        }
     }
-    Ok(c)
+}
+
+fn first_page() -> PageRequest {
+    PageRequest::first(MAX_LIMIT)
 }
 
 #[derive(Deserialize)]
@@ -250,6 +302,14 @@ fn need(caller: &Option<Caller>, role: Role) -> ApiResult<Caller> {
 struct LoginArgs {
     username: String,
     password: String,
+}
+
+fn login(state: &AppState, meta: Meta, a: Value) -> Outcome<'_> {
+    Box::pin(async move {
+        let a: LoginArgs = args(a)?;
+        let s = sessions::login(state, a.username, a.password, meta).await?;
+        Ok(Some(json!({ "id": s.user.id, "token": s.token })))
+    })
 }
 
 #[derive(Deserialize)]
@@ -260,10 +320,32 @@ struct RegisterArgs {
     username: Option<String>,
 }
 
+fn register_user(state: &AppState, meta: Meta, a: Value) -> Outcome<'_> {
+    Box::pin(async move {
+        let a: RegisterArgs = args(a)?;
+        let r = super::auth::Register {
+            email: a.email,
+            password: a.password,
+            username: a.username,
+            name: None,
+        };
+        let id = registration::register(state, r.checked()?, meta).await?;
+        Ok(Some(json!({ "id": id })))
+    })
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CodeArgs {
     code: String,
+}
+
+fn confirm_registration(state: &AppState, meta: Meta, a: Value) -> Outcome<'_> {
+    Box::pin(async move {
+        let a: CodeArgs = args(a)?;
+        let s = registration::confirm(state, a.code, meta).await?;
+        Ok(Some(json!({ "id": s.user.id, "token": s.token })))
+    })
 }
 
 #[derive(Deserialize)]
@@ -275,11 +357,51 @@ struct CreateUserArgs {
     password: String,
 }
 
+fn create_user(state: &AppState, caller: Caller, a: Value) -> Outcome<'_> {
+    Box::pin(async move {
+        let a: CreateUserArgs = args(a)?;
+        let b = super::users::CreateUser {
+            email: a.email,
+            role: "user".into(),
+            first: a.name,
+            last: None,
+            username: None,
+            password: Some(a.password),
+            send_invite: None,
+            account_id: None,
+            id: a.id,
+        };
+        users::create(state, caller, b.checked()?).await?;
+        Ok(None)
+    })
+}
+
+/// `GetInfo`/`UserExists`: by id, else by name (a username or an email).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct WhoArgs {
     id: Option<String>,
     name: Option<String>,
+}
+
+fn get_info(state: &AppState, caller: Caller, a: Value) -> Outcome<'_> {
+    Box::pin(async move {
+        let a: WhoArgs = args(a)?;
+        let user = users::by_id_or_login(state, caller, a.id, a.name).await?;
+        to_json(user.view())
+    })
+}
+
+fn user_exists(state: &AppState, caller: Caller, a: Value) -> Outcome<'_> {
+    Box::pin(async move {
+        let a: WhoArgs = args(a)?;
+        let exists = match users::by_id_or_login(state, caller, a.id, a.name).await {
+            Ok(_) => true,
+            Err(ApiError::NotFound(_)) => false,
+            Err(e) => return Err(e),
+        };
+        Ok(Some(json!({ "exists": exists })))
+    })
 }
 
 #[derive(Deserialize)]
@@ -289,10 +411,31 @@ struct CreateTokenArgs {
     description: String,
 }
 
+fn create_token(state: &AppState, caller: Caller, a: Value) -> Outcome<'_> {
+    Box::pin(async move {
+        let a: CreateTokenArgs = args(a)?;
+        let b = super::tokens::CreateToken {
+            description: a.description,
+            expires_at: None,
+            user_id: a.account,
+        };
+        let (_, token) = b.mint(state, caller).await?;
+        Ok(Some(json!(token)))
+    })
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AccountArgs {
     account: Option<String>,
+}
+
+fn list_tokens(state: &AppState, caller: Caller, a: Value) -> Outcome<'_> {
+    Box::pin(async move {
+        let a: AccountArgs = args(a)?;
+        let list = tokens::list(state, caller, a.account, first_page()).await?;
+        to_json(list.iter().map(|p| p.view()).collect::<Vec<_>>())
+    })
 }
 
 #[derive(Deserialize)]
@@ -301,10 +444,26 @@ struct IdArgs {
     id: String,
 }
 
+fn revoke_token(state: &AppState, caller: Caller, a: Value) -> Outcome<'_> {
+    Box::pin(async move {
+        let a: IdArgs = args(a)?;
+        tokens::revoke(state, caller, a.id).await?;
+        Ok(None)
+    })
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TokenArgs {
     token: String,
+}
+
+fn validate_token(state: &AppState, caller: Caller, a: Value) -> Outcome<'_> {
+    Box::pin(async move {
+        let a: TokenArgs = args(a)?;
+        let user = tokens::validate(state, caller, a.token).await?;
+        Ok(Some(json!({ "id": user.id })))
+    })
 }
 
 #[derive(Deserialize)]
@@ -314,11 +473,49 @@ struct CreateGroupArgs {
     labels: Option<Value>,
 }
 
+fn create_group(state: &AppState, caller: Caller, a: Value) -> Outcome<'_> {
+    Box::pin(async move {
+        let a: CreateGroupArgs = args(a)?;
+        let b = super::groups::CreateGroup {
+            id: a.id,
+            labels: a.labels,
+            account_id: None,
+        };
+        let (account, id, labels) = b.checked()?;
+        groups::create(state, caller, account, id, labels).await?;
+        Ok(None)
+    })
+}
+
+fn delete_group(state: &AppState, caller: Caller, a: Value) -> Outcome<'_> {
+    Box::pin(async move {
+        let a: IdArgs = args(a)?;
+        groups::delete(state, caller, None, a.id).await?;
+        Ok(None)
+    })
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ListGroupsArgs {
     account: Option<String>,
     labels: Option<Value>,
+}
+
+fn list_groups(state: &AppState, caller: Caller, a: Value) -> Outcome<'_> {
+    Box::pin(async move {
+        let a: ListGroupsArgs = args(a)?;
+        let mut errors = vec![];
+        let labels: Vec<(String, String)> =
+            groups::parse_labels(a.labels.as_ref(), "labels", &mut errors)
+                .into_iter()
+                .collect();
+        super::no_errors(errors)?;
+        // `account` is a user id; omitted, the caller is implied.
+        let member = a.account.unwrap_or_else(|| caller.id().to_string());
+        let list = groups::list(state, caller, None, Some(member), labels, first_page()).await?;
+        to_json(list.iter().map(|g| g.view()).collect::<Vec<_>>())
+    })
 }
 
 #[derive(Deserialize)]
@@ -329,202 +526,25 @@ struct MembershipArgs {
     roles: Option<Vec<String>>,
 }
 
-/// `GetInfo`/`UserExists`: by id, else by name (a username or an email).
-fn find_user(
-    conn: &mut crate::db::DbConn,
-    caller: &Caller,
-    a: &WhoArgs,
-) -> ApiResult<crate::db::models::User> {
-    match (&a.id, &a.name) {
-        (Some(id), _) => user_service::get(conn, caller, Some(id), None),
-        (None, Some(name)) => {
-            let user = crate::db::users::by_login(conn, name)?;
-            crate::service::access::visible_user(conn, caller, user)
-        }
-        (None, None) => Err(ApiError::invalid("id: is required (or name)")),
-    }
+fn set_membership(state: &AppState, caller: Caller, a: Value) -> Outcome<'_> {
+    Box::pin(async move {
+        let a: MembershipArgs = args(a)?;
+        let roles = a
+            .roles
+            .ok_or_else(|| ApiError::invalid("roles: is required"))?;
+        let roles = super::groups::checked_roles(&roles)?;
+        groups::set_membership(state, caller, None, a.group, a.account, roles).await?;
+        Ok(None)
+    })
 }
 
-fn first_page() -> PageRequest {
-    PageRequest::first(MAX_LIMIT)
-}
-
-async fn dispatch(
-    req: &HttpRequest,
-    state: &web::Data<AppState>,
-    frame: &Frame,
-) -> ApiResult<Option<Value>> {
-    let method = frame
-        .method
-        .strip_prefix(PREFIX)
-        .ok_or_else(|| ApiError::not_found(format!("no such method: {}", frame.method)))?;
-    // The public methods ignore credentials (a stale token must not break a login); every
-    // other method checks them when present.
-    let public = matches!(method, "Login" | "RegisterUser" | "ConfirmUserRegistration");
-    let caller = if public {
-        None
-    } else {
-        optional_caller(req).await?
-    };
-    match method {
-        "Login" => {
-            let a: LoginArgs = args(frame)?;
-            let s = auth_service::login(state, a.username, a.password, super::meta_of(req)).await?;
-            Ok(Some(json!({ "id": s.user.id, "token": s.token })))
+fn get_membership(state: &AppState, caller: Caller, a: Value) -> Outcome<'_> {
+    Box::pin(async move {
+        let a: MembershipArgs = args(a)?;
+        if a.roles.is_some() {
+            return Err(ApiError::invalid("roles: unknown field"));
         }
-        "RegisterUser" => {
-            let a: RegisterArgs = args(frame)?;
-            let r = super::auth::Register {
-                email: a.email,
-                password: a.password,
-                username: a.username,
-                name: None,
-            };
-            Ok(Some(
-                json!({ "id": super::auth::register_user(state, r, super::meta_of(req)).await? }),
-            ))
-        }
-        "ConfirmUserRegistration" => {
-            let a: CodeArgs = args(frame)?;
-            let s = auth_service::confirm(state, a.code, super::meta_of(req)).await?;
-            Ok(Some(json!({ "id": s.user.id, "token": s.token })))
-        }
-        "CreateUser" => {
-            let caller = need(&caller, Role::Admin)?;
-            let a: CreateUserArgs = args(frame)?;
-            let b = super::users::CreateUser {
-                email: a.email,
-                role: "user".into(),
-                first: a.name,
-                last: None,
-                username: None,
-                password: Some(a.password),
-                send_invite: None,
-                account_id: None,
-                id: a.id,
-            };
-            super::users::create_user(state, caller, b).await?;
-            Ok(None)
-        }
-        "GetInfo" => {
-            let caller = need(&caller, Role::User)?;
-            let a: WhoArgs = args(frame)?;
-            let user = state.db(move |c| find_user(c, &caller, &a)).await?;
-            Ok(Some(
-                serde_json::to_value(user.view()).map_err(|e| ApiError::internal(e.to_string()))?,
-            ))
-        }
-        "UserExists" => {
-            let caller = need(&caller, Role::User)?;
-            let a: WhoArgs = args(frame)?;
-            let exists = match state.db(move |c| find_user(c, &caller, &a)).await {
-                Ok(_) => true,
-                Err(ApiError::NotFound(_)) => false,
-                Err(e) => return Err(e),
-            };
-            Ok(Some(json!({ "exists": exists })))
-        }
-        "CreateToken" => {
-            let caller = need(&caller, Role::User)?;
-            let a: CreateTokenArgs = args(frame)?;
-            let b = super::tokens::CreateToken {
-                description: a.description,
-                expires_at: None,
-                user_id: a.account,
-            };
-            let (_, token) = super::tokens::create_token(state, caller, b).await?;
-            Ok(Some(json!(token)))
-        }
-        "ListTokens" => {
-            let caller = need(&caller, Role::User)?;
-            let a: AccountArgs = args(frame)?;
-            let list = state
-                .db(move |c| token_service::list(c, &caller, a.account.as_deref(), &first_page()))
-                .await?;
-            Ok(Some(json!(list
-                .iter()
-                .map(|p| p.view())
-                .collect::<Vec<_>>())))
-        }
-        "RevokeToken" => {
-            let caller = need(&caller, Role::User)?;
-            let a: IdArgs = args(frame)?;
-            state
-                .tx(move |c| token_service::revoke(c, &caller, &a.id))
-                .await?;
-            Ok(None)
-        }
-        "ValidateToken" => {
-            let caller = need(&caller, Role::User)?;
-            let a: TokenArgs = args(frame)?;
-            let keys = state.keys.clone();
-            let user = state
-                .tx(move |c| token_service::validate(c, &keys, &caller, &a.token))
-                .await?;
-            Ok(Some(json!({ "id": user.id })))
-        }
-        "CreateGroup" => {
-            let caller = need(&caller, Role::Admin)?;
-            let a: CreateGroupArgs = args(frame)?;
-            let b = super::groups::CreateGroup {
-                id: a.id,
-                labels: a.labels,
-                account_id: None,
-            };
-            super::groups::create_group(state, caller, b).await?;
-            Ok(None)
-        }
-        "DeleteGroup" => {
-            let caller = need(&caller, Role::Admin)?;
-            let a: IdArgs = args(frame)?;
-            state
-                .tx(move |c| group_service::delete(c, &caller, None, &a.id))
-                .await?;
-            Ok(None)
-        }
-        "ListGroups" => {
-            let caller = need(&caller, Role::User)?;
-            let a: ListGroupsArgs = args(frame)?;
-            let mut errors = vec![];
-            let labels: Vec<(String, String)> =
-                group_service::parse_labels(a.labels.as_ref(), "labels", &mut errors)
-                    .into_iter()
-                    .collect();
-            super::no_errors(errors)?;
-            // `account` is a user id; omitted, the caller is implied.
-            let member = a.account.unwrap_or_else(|| caller.id().to_string());
-            let list = state
-                .db(move |c| {
-                    group_service::list(c, &caller, None, Some(&member), &labels, &first_page())
-                })
-                .await?;
-            Ok(Some(json!(list
-                .iter()
-                .map(|g| g.view())
-                .collect::<Vec<_>>())))
-        }
-        "SetMembership" => {
-            let caller = need(&caller, Role::Admin)?;
-            let a: MembershipArgs = args(frame)?;
-            let roles = a
-                .roles
-                .ok_or_else(|| ApiError::invalid("roles: is required"))?;
-            super::groups::set_roles(state, caller, None, a.group, a.account, roles).await?;
-            Ok(None)
-        }
-        "GetMembership" => {
-            let caller = need(&caller, Role::User)?;
-            let a: MembershipArgs = args(frame)?;
-            if a.roles.is_some() {
-                return Err(ApiError::invalid("roles: unknown field"));
-            }
-            let roles = state
-                .db(move |c| group_service::get_membership(c, &caller, None, &a.group, &a.account))
-                .await?;
-            Ok(Some(json!(roles)))
-        }
-        other => Err(ApiError::not_found(format!(
-            "no such method: {PREFIX}{other}"
-        ))),
-    }
+        let roles = groups::get_membership(state, caller, None, a.group, a.account).await?;
+        Ok(Some(json!(roles)))
+    })
 }

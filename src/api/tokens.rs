@@ -2,7 +2,7 @@
 
 use super::body::Json;
 use super::{check, created, ok};
-use crate::auth::extractor::Caller;
+use crate::auth::Caller;
 use crate::db::pats::Pat;
 use crate::error::ApiResult;
 use crate::pagination::Cursor;
@@ -93,18 +93,14 @@ pub fn parse_expiry(value: Option<&str>, errors: &mut Vec<String>) -> Option<i64
     }
 }
 
-/// Shared by `POST /v1/tokens` and RPC CreateToken: (the token's record, the token).
-pub async fn create_token(
-    state: &AppState,
-    caller: Caller,
-    b: CreateToken,
-) -> ApiResult<(Pat, String)> {
-    let mut errors = vec![];
-    let expires = parse_expiry(b.expires_at.as_deref(), &mut errors);
-    check(&b, errors)?;
-    state
-        .tx(move |c| service::create(c, &caller, b.user_id.as_deref(), b.description, expires))
-        .await
+impl CreateToken {
+    /// Mint the token this body asks for: (the token's record, the token).
+    pub async fn mint(self, state: &AppState, caller: Caller) -> ApiResult<(Pat, String)> {
+        let mut errors = vec![];
+        let expires = parse_expiry(self.expires_at.as_deref(), &mut errors);
+        check(&self, errors)?;
+        service::create(state, caller, self.user_id, self.description, expires).await
+    }
 }
 
 /// Role user: mint a personal access token (admins and the owner: for a user of their tree, `userId`).
@@ -126,7 +122,7 @@ pub async fn create(
     state: State,
     body: Json<CreateToken>,
 ) -> ApiResult<HttpResponse> {
-    let (pat, token) = create_token(&state, caller, body.0).await?;
+    let (pat, token) = body.0.mint(&state, caller).await?;
     let v = pat.view();
     Ok(super::no_store(created(NewToken {
         id: v.id,
@@ -155,19 +151,15 @@ fn pat_key(p: &Pat) -> Cursor {
     ),
     responses(
         (status = 200, description = "A page of tokens (never their secrets).",
-            body = crate::pagination::Page<crate::service::tokens::PatView>),
+            body = super::page::Page<super::views::PatView>),
         (status = 404, response = crate::openapi::NotFound),
     ))]
 pub async fn list(caller: Caller, state: State, req: HttpRequest) -> ApiResult<HttpResponse> {
     let names = ["userId", "filter", "limit", "next", "prev"];
-    super::paged(
-        &state,
-        &req,
-        &names,
-        pat_key,
-        Pat::view,
-        move |c, params, page| service::list(c, &caller, params.get("userId"), page),
-    )
+    super::paged(&req, &names, pat_key, Pat::view, |params, page| {
+        let user = params.get("userId").map(str::to_string);
+        service::list(&state, caller, user, page)
+    })
     .await
 }
 
@@ -182,7 +174,7 @@ pub async fn revoke(
     state: State,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    state.tx(move |c| service::revoke(c, &caller, &id)).await?;
+    service::revoke(&state, caller, id.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -209,10 +201,7 @@ pub async fn validate(
 ) -> ApiResult<HttpResponse> {
     let b = body.0;
     check(&b, vec![])?;
-    let keys = state.keys.clone();
-    let user = state
-        .tx(move |c| service::validate(c, &keys, &caller, &b.token))
-        .await?;
+    let user = service::validate(&state, caller, b.token).await?;
     Ok(ok(TokenUser {
         id: user.id,
         account_id: user.account_id,

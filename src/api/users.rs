@@ -2,18 +2,20 @@
 
 use super::accounts::user_key;
 use super::body::Json;
+use super::extract::Admin;
 use super::tokens::RoleName;
+use super::views::{rfc3339, AccountView, UserView};
 use super::{check, created, no_errors, ok, username_rule};
-use crate::auth::extractor::{Admin, Caller};
 use crate::auth::password::check_password;
+use crate::auth::Caller;
 use crate::auth::Role;
-use crate::db::models::{rfc3339, AccountView, User, UserView};
-use crate::db::users::{self as store, UserChanges, UserFilter};
+use crate::db::models::User;
+use crate::db::users::{UserChanges, UserFilter};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::chosen_or_new;
 use crate::pagination::PageRequest;
-use crate::service::auth as auth_service;
-use crate::service::users::{self as service, NewUser};
+use crate::service::users as service;
+use crate::service::{registration, sessions};
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -145,51 +147,32 @@ pub async fn create(
     state: State,
     body: Json<CreateUser>,
 ) -> ApiResult<HttpResponse> {
-    let user = create_user(&state, caller, body.0).await?;
+    let user = service::create(&state, caller, body.0.checked()?).await?;
     Ok(created(user.view()))
 }
 
-/// Shared by `/user/create` and RPC CreateUser (the caller's role is checked by them).
-pub async fn create_user(state: &AppState, caller: Caller, b: CreateUser) -> ApiResult<User> {
-    let mut errors = vec![];
-    let id = chosen_or_new(b.id.as_deref(), "id", &mut errors);
-    let role = parse_role(&b.role, &mut errors);
-    if let Some(p) = &b.password {
-        check_password("password", p, &mut errors);
-    }
-    check(&b, errors)?;
-    // With sendInvite (or no password) the user is invited and sets its own password.
-    let password = if b.send_invite.unwrap_or(false) {
-        None
-    } else {
-        b.password
-    };
-    let password_hash = match password {
-        Some(p) => Some(state.hasher.hash(p).await?),
-        None => None,
-    };
-    let new = NewUser {
-        id,
-        account_id: String::new(),
-        email: b.email,
-        username: b.username,
-        first: b.first,
-        last: b.last,
-        role,
-        // An admin who sets the password vouches for the address.
-        verified: password_hash.is_some(),
-        password_hash,
-    };
-    let (user, invitation) = state
-        .tx(move |c| {
-            let user = service::create(c, &caller, b.account_id, new)?;
-            Ok((user.clone(), auth_service::reinvite(c, &user)?))
+impl CreateUser {
+    /// The body, checked: every problem at once.
+    pub fn checked(self) -> ApiResult<service::Create> {
+        let mut errors = vec![];
+        let id = chosen_or_new(self.id.as_deref(), "id", &mut errors);
+        let role = parse_role(&self.role, &mut errors);
+        if let Some(p) = &self.password {
+            check_password("password", p, &mut errors);
+        }
+        check(&self, errors)?;
+        Ok(service::Create {
+            id,
+            email: self.email,
+            username: self.username,
+            first: self.first,
+            last: self.last,
+            role,
+            password: self.password,
+            send_invite: self.send_invite.unwrap_or(false),
+            account_id: self.account_id,
         })
-        .await?;
-    if let Some(m) = invitation {
-        state.mailer.send(m);
     }
-    Ok(user)
 }
 
 #[derive(Deserialize, Validate, utoipa::ToSchema)]
@@ -217,9 +200,7 @@ pub struct UserRef {
 pub async fn get(caller: Caller, state: State, body: Json<UserRef>) -> ApiResult<HttpResponse> {
     let b = body.0;
     check(&b, vec![])?;
-    let user = state
-        .db(move |c| service::get(c, &caller, b.id.as_deref(), b.email.as_deref()))
-        .await?;
+    let user = service::get(&state, caller, b.id, b.email).await?;
     Ok(ok(user.view()))
 }
 
@@ -260,7 +241,7 @@ pub struct FindUsers {
     request_body = Option<FindUsers>,
     responses(
         (status = 200, description = "A page of users.",
-            body = crate::pagination::Page<UserView>),
+            body = super::page::Page<UserView>),
         (status = 404, response = crate::openapi::NotFound),
     ))]
 pub async fn find(caller: Caller, state: State, body: Json<FindUsers>) -> ApiResult<HttpResponse> {
@@ -285,13 +266,8 @@ pub async fn find(caller: Caller, state: State, body: Json<FindUsers>) -> ApiRes
         account_id: b.account_id,
         subtree: None,
     };
-    let rows = {
-        let page = page.clone();
-        state
-            .db(move |c| service::find(c, &caller, filter, &page))
-            .await?
-    };
-    Ok(ok(page.finish(rows, user_key, User::view)))
+    let rows = service::find(&state, caller, filter, page.clone()).await?;
+    Ok(ok(super::page::finish(&page, rows, user_key, User::view)))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -331,7 +307,7 @@ pub struct Session {
 }
 
 /// The answer of every login: access token, refresh token, account and user.
-pub fn session_answer(s: &auth_service::Session) -> HttpResponse {
+pub fn session_answer(s: &sessions::Session) -> HttpResponse {
     super::no_store(ok(Session {
         token: s.token.clone(),
         expires: rfc3339(s.expires * 1_000_000),
@@ -392,7 +368,7 @@ pub async fn login(
             errors.push("invite: takes only the code and a password".into());
         }
         no_errors(errors)?;
-        let s = auth_service::accept_invite(&state, code, b.password, super::meta_of(&req)).await?;
+        let s = registration::accept_invite(&state, code, b.password, super::meta_of(&req)).await?;
         return Ok(session_answer(&s));
     }
     let identity = match (b.email, b.username) {
@@ -408,7 +384,7 @@ pub async fn login(
         errors.push("password: must be at most 72 bytes".into());
     }
     no_errors(errors)?;
-    let s = auth_service::login(&state, identity, b.password, super::meta_of(&req)).await?;
+    let s = sessions::login(&state, identity, b.password, super::meta_of(&req)).await?;
     Ok(session_answer(&s))
 }
 
@@ -428,9 +404,7 @@ pub struct Logout {
     responses((status = 204, description = "Logged out.")))]
 pub async fn logout(caller: Caller, state: State, body: Json<Logout>) -> ApiResult<HttpResponse> {
     let everywhere = body.0.everywhere.unwrap_or(false);
-    state
-        .tx(move |c| auth_service::logout(c, &caller, everywhere))
-        .await?;
+    sessions::logout(&state, caller, everywhere).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -452,12 +426,7 @@ pub async fn remove(
 ) -> ApiResult<HttpResponse> {
     let b = body.0;
     check(&b, vec![])?;
-    state
-        .tx(move |c| {
-            let target = service::lookup(c, b.id.as_deref(), b.email.as_deref())?;
-            service::remove(c, &caller, target)
-        })
-        .await?;
+    service::remove(&state, caller, b.id, b.email).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -534,24 +503,7 @@ pub async fn update(
         last: b.last,
         preferences,
     };
-    let email_changes = changes.email.is_some();
-    let (user, invitation) = state
-        .tx(move |c| {
-            let target = store::find(c, b.id.as_deref().unwrap_or(caller.id()))?;
-            let user = service::update(c, &caller, target, changes)?;
-            // Codes mailed to the old address must not work for the new one.
-            let mail = if email_changes {
-                crate::db::codes::delete_all_for(c, &user.id)?;
-                auth_service::reinvite(c, &user)?
-            } else {
-                None
-            };
-            Ok((user, mail))
-        })
-        .await?;
-    if let Some(m) = invitation {
-        state.mailer.send(m);
-    }
+    let user = service::update(&state, caller, b.id, changes).await?;
     Ok(ok(user.view()))
 }
 
@@ -588,22 +540,7 @@ pub async fn update_role(
     let role = parse_role(&b.role, &mut errors);
     check(&b, errors)?;
     let send_invite = b.send_invite.unwrap_or(false);
-    let (user, invitation) = state
-        .tx(move |c| {
-            let target = store::find(c, &b.id)?;
-            let user = service::update_role(c, &caller, target, role)?;
-            // sendInvite mails a fresh invitation to a user who has not accepted one yet.
-            let mail = if send_invite {
-                auth_service::reinvite(c, &user)?
-            } else {
-                None
-            };
-            Ok((user, mail))
-        })
-        .await?;
-    if let Some(m) = invitation {
-        state.mailer.send(m);
-    }
+    let user = service::set_role(&state, caller, b.id, role, send_invite).await?;
     Ok(ok(user.view()))
 }
 
@@ -634,23 +571,6 @@ pub async fn password(
         errors.push("currentPassword: does not match".into());
     }
     no_errors(errors)?;
-    let current = caller.user.password_hash.clone();
-    if !state.hasher.verify(b.current_password, current).await? {
-        return Err(ApiError::invalid("currentPassword: does not match"));
-    }
-    let hash = state.hasher.hash(b.new_password).await?;
-    state
-        .tx(move |c| {
-            auth_service::set_password(c, caller.id(), &hash)?;
-            crate::db::audit::record(
-                c,
-                &caller.meta,
-                "user.password",
-                Some(caller.account_id()),
-                Some(caller.id()),
-            )?;
-            Ok(())
-        })
-        .await?;
+    sessions::change_password(&state, caller, b.current_password, b.new_password).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,8 +1,11 @@
-//! Credentials and roles.
+//! Credentials and roles, with no HTTP in them: the transports read a credential off their
+//! request and hand it to `authenticate`.
 
-pub mod extractor;
+pub mod credential;
 pub mod jwt;
 pub mod password;
+
+pub use credential::{authenticate, About, Caller, Credential, Presented, PAT_PREFIX};
 
 use std::fmt;
 

@@ -97,7 +97,7 @@ impl Hasher {
         let place = self.admitted.fetch_add(1, Ordering::SeqCst);
         if place >= self.capacity || !self.done_in_time(place) {
             self.admitted.fetch_sub(1, Ordering::SeqCst);
-            actix_web::rt::time::sleep(refusal_pause()).await;
+            tokio::time::sleep(refusal_pause()).await;
             return Err(ApiError::Unavailable(
                 "too many password checks at once, retry shortly".into(),
             ));

@@ -1,7 +1,7 @@
 //! The audit log: one row per change made through the API, written in the change's own
 //! transaction (so a change and its record land together or not at all).
 
-use super::models::{now, rfc3339};
+use super::models::now;
 use super::schema::audit::{self, dsl};
 use super::DbConn;
 use crate::pagination::PageRequest;
@@ -35,45 +35,6 @@ pub struct Entry {
     pub target: Option<String>,
     pub ip: Option<String>,
     pub request_id: Option<String>,
-}
-
-/// One change, as the API shows it.
-#[derive(serde::Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[schema(as = AuditEntry)]
-pub struct EntryView {
-    pub id: String,
-    #[schema(format = DateTime)]
-    pub time: String,
-    /// The user who made the change; `null` for the system or a public route.
-    #[schema(required = true)]
-    pub actor_id: Option<String>,
-    /// The account the change affects.
-    #[schema(required = true)]
-    pub account_id: Option<String>,
-    pub action: String,
-    /// What it touched (a user, account, token, group or device id).
-    #[schema(required = true)]
-    pub target: Option<String>,
-    #[schema(required = true)]
-    pub ip: Option<String>,
-    #[schema(required = true)]
-    pub request_id: Option<String>,
-}
-
-impl Entry {
-    pub fn view(&self) -> EntryView {
-        EntryView {
-            id: self.id.clone(),
-            time: rfc3339(self.created),
-            actor_id: self.actor_id.clone(),
-            account_id: self.account_id.clone(),
-            action: self.action.clone(),
-            target: self.target.clone(),
-            ip: self.ip.clone(),
-            request_id: self.request_id.clone(),
-        }
-    }
 }
 
 /// Record one change to `account` (the account it affects), of `target` (what it touched).

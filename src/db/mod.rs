@@ -21,6 +21,7 @@ pub mod seat_tokens;
 pub mod throttle;
 pub mod users;
 
+use crate::error::{ApiError, ApiResult};
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::r2d2::{ManageConnection, Pool, PooledConnection, R2D2Connection};
 use diesel::{Connection, PgConnection, SqliteConnection};
@@ -230,6 +231,51 @@ pub fn lock_named(conn: &mut DbConn, key: LockKey) -> diesel::QueryResult<()> {
 #[derive(Clone, Copy)]
 pub enum LockKey {
     Owners = 7_220_114,
+}
+
+/// The database as the layers above use it: the pool, and the workers' own connections for
+/// the credential check (none where only the pool works).
+pub struct Store {
+    pub pool: DbPool,
+    pub pipeline: Option<pipelined::Pipeline>,
+}
+
+impl Store {
+    pub fn new(url: &str, pool: DbPool) -> Store {
+        Store {
+            pool,
+            pipeline: pipelined::Pipeline::of(url),
+        }
+    }
+
+    /// Run `f` with a pooled connection on the worker's blocking threads (Diesel is
+    /// synchronous).
+    pub async fn run<T, F>(&self, f: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> ApiResult<T> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get()?;
+            let out = f(&mut conn);
+            if matches!(out, Err(ApiError::Internal(_) | ApiError::Unavailable(_))) {
+                conn.check_alive();
+            }
+            out
+        })
+        .await
+        .map_err(|_| ApiError::internal("blocking task failed"))?
+    }
+
+    /// Like `run`, inside one write transaction: all of `f` lands, or none of it.
+    pub async fn tx<T, F>(&self, f: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> ApiResult<T> + Send + 'static,
+    {
+        self.run(move |conn| write_tx(conn, f)).await
+    }
 }
 
 /// `/readyz`: one round trip.

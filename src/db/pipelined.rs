@@ -86,7 +86,7 @@ impl Pipeline {
             !std::mem::replace(&mut b.running, true)
         });
         if start {
-            actix_web::rt::spawn(drain(self.url.clone(), self.backend));
+            tokio::task::spawn_local(drain(self.url.clone(), self.backend));
         }
         rx.await.ok().flatten()
     }
@@ -185,7 +185,7 @@ fn sqlite_batch(url: &str, checks: &[Check]) -> Option<Vec<Option<CredentialChec
         let found = conn.transaction(|conn| {
             checks
                 .iter()
-                .map(|c| users::for_credential(conn, &c.user_id, &c.jti, &c.session, &c.account))
+                .map(|c| users::for_credential(conn, c))
                 .collect::<diesel::QueryResult<Vec<_>>>()
         });
         match found {

@@ -132,15 +132,20 @@ impl super::cached::StaticSql for CredentialSql {
 
 type CredentialRow = (User, bool, bool, bool, Option<Account>, bool);
 
-/// `jti` and `session` are empty when the credential has none (a personal access token);
-/// `account` is empty when the request is about no account in particular.
-fn credential_query(
-    user_id: &str,
-    jti: &str,
-    session: &str,
-    account: &str,
-) -> super::cached::Static<CredentialSql> {
-    let binds = [user_id, account, jti, session, session, account, user_id].map(str::to_string);
+/// The statement's binds: a credential without a token id or session (a personal access
+/// token) and a request about no account bind the empty string, which no row has.
+fn credential_query(c: &Check) -> super::cached::Static<CredentialSql> {
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    let (jti, session, account) = (text(&c.jti), text(&c.session), text(&c.account));
+    let binds = [
+        c.user_id.clone(),
+        account.clone(),
+        jti,
+        session.clone(),
+        session,
+        account,
+        c.user_id.clone(),
+    ];
     super::cached::Static::new(binds.to_vec())
 }
 
@@ -155,25 +160,21 @@ fn credential_check(row: CredentialRow) -> CredentialCheck {
     }
 }
 
-pub fn for_credential(
-    conn: &mut DbConn,
-    user_id: &str,
-    jti: &str,
-    session: &str,
-    account: &str,
-) -> QueryResult<Option<CredentialCheck>> {
-    let row: Option<CredentialRow> = credential_query(user_id, jti, session, account)
-        .get_result(conn)
-        .optional()?;
+/// What the database knows of one presented credential (see `CredentialCheck`).
+pub fn for_credential(conn: &mut DbConn, check: &Check) -> QueryResult<Option<CredentialCheck>> {
+    let row: Option<CredentialRow> = credential_query(check).get_result(conn).optional()?;
     Ok(row.map(credential_check))
 }
 
-/// One credential check of a batch.
+/// One presented credential, as the credential statement reads it.
 pub struct Check {
     pub user_id: String,
-    pub jti: String,
-    pub session: String,
-    pub account: String,
+    /// An access token's id (none for a personal access token).
+    pub jti: Option<String>,
+    /// An access token's login session, if it has one.
+    pub session: Option<String>,
+    /// The account the request is about, if any.
+    pub account: Option<String>,
 }
 
 /// The credential statement for many checks at once (PostgreSQL, on a worker's own connection,
@@ -231,12 +232,17 @@ pub async fn for_credentials(
     conn: &diesel_async::AsyncPgConnection,
     checks: &[Check],
 ) -> QueryResult<Vec<Option<CredentialCheck>>> {
-    let column = |f: fn(&Check) -> &String| checks.iter().map(|c| f(c).clone()).collect();
+    let column = |f: fn(&Check) -> Option<&String>| {
+        checks
+            .iter()
+            .map(|c| f(c).cloned().unwrap_or_default())
+            .collect()
+    };
     let query = CredentialBatchSql {
-        users: column(|c| &c.user_id),
-        jtis: column(|c| &c.jti),
-        sessions: column(|c| &c.session),
-        accounts: column(|c| &c.account),
+        users: column(|c| Some(&c.user_id)),
+        jtis: column(|c| c.jti.as_ref()),
+        sessions: column(|c| c.session.as_ref()),
+        accounts: column(|c| c.account.as_ref()),
     };
     type Row = (Option<User>, bool, bool, bool, Option<Account>, bool);
     let rows: Vec<Row> = diesel_async::RunQueryDsl::load(query, &mut &*conn).await?;

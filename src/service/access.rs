@@ -1,8 +1,8 @@
 //! Visibility and management rules. Outside the caller's tree a resource answers 404,
 //! so nobody learns what exists beyond what they may see.
 
-use crate::auth::extractor::Caller;
 use crate::auth::Role;
+use crate::auth::{About, Caller};
 use crate::db::models::{Account, User};
 use crate::db::{accounts, DbConn};
 use crate::error::{ApiError, ApiResult};
@@ -49,6 +49,13 @@ pub fn visible_account(conn: &mut DbConn, caller: &Caller, id: &str) -> ApiResul
     seen_account(caller, account, |a| {
         accounts::is_in_subtree(conn, caller.account_id(), a)
     })
+}
+
+/// The account a credential check read with the caller (`auth::About`), if the caller may see
+/// it (404 otherwise).
+pub fn seen(caller: &Caller, about: About) -> ApiResult<Account> {
+    let inside = about.in_subtree;
+    seen_account(caller, about.account, |_| Ok(inside))
 }
 
 /// `account` if it exists and the caller may see it, else 404: nobody learns which it was.
@@ -110,6 +117,21 @@ pub fn managed_user(conn: &mut DbConn, caller: &Caller, user: Option<User>) -> A
         ));
     }
     Ok(user)
+}
+
+/// Only the owner may suspend or close an account that holds (or has below it) an owner.
+pub fn check_no_owner_below(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: &str,
+    verb: &str,
+) -> ApiResult<()> {
+    if caller.role != Role::Owner && crate::db::users::count_owners_in_subtree(conn, id)? > 0 {
+        return Err(ApiError::forbidden(format!(
+            "cannot {verb} an account that holds an owner"
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,14 +1,16 @@
 //! Accounts: creation with a first user, identity changes, plans, deletion when empty.
 
-use super::access::{no_such_account, open_account_locked, visible_account};
+use super::access;
+use super::access::{check_no_owner_below, no_such_account, open_account_locked, visible_account};
 use super::users::{self as user_service, NewUser};
-use crate::auth::extractor::Caller;
 use crate::auth::Role;
+use crate::auth::{authenticate, Caller, Presented};
 use crate::db::accounts::{self as store, Scope};
-use crate::db::models::{now, Account, Plan, User};
+use crate::db::models::{now, Account, User};
 use crate::db::{plans, users, DbConn};
 use crate::error::{ApiError, ApiResult};
 use crate::pagination::PageRequest;
+use crate::state::AppState;
 
 pub struct NewAccount {
     pub id: String,
@@ -44,7 +46,22 @@ pub fn insert(conn: &mut DbConn, n: NewAccount) -> ApiResult<Account> {
 }
 
 /// `POST /v1/accounts`: a top-level account and its first user (admin, invited, same email).
-pub fn create_top_level(
+/// The first user is invited: a code is mailed to it after the commit.
+pub async fn create_top_level(
+    state: &AppState,
+    caller: Caller,
+    n: NewAccount,
+) -> ApiResult<(Account, User)> {
+    state
+        .tx_then_mail(move |c| {
+            let (account, user) = create_top_level_in(&caller, c, n, crate::ids::new_id())?;
+            let mail = super::registration::reinvite(c, &user)?;
+            Ok(((account, user), mail))
+        })
+        .await
+}
+
+fn create_top_level_in(
     caller: &Caller,
     conn: &mut DbConn,
     n: NewAccount,
@@ -86,7 +103,26 @@ pub fn create_top_level(
     Ok((account, user))
 }
 
-pub fn list(
+/// One account the caller may see (404 otherwise), read in the statement that checks the
+/// credential.
+pub async fn read(state: &AppState, presented: Presented, id: String) -> ApiResult<Account> {
+    let (caller, about) = authenticate(&state.store, &state.keys, presented, Some(id)).await?;
+    access::seen(&caller, about)
+}
+
+/// The accounts the caller may see: the owner all, an admin its subtree, a user its own.
+pub async fn list(
+    state: &AppState,
+    caller: Caller,
+    email: Option<String>,
+    page: PageRequest,
+) -> ApiResult<Vec<Account>> {
+    state
+        .db(move |c| list_in(c, &caller, email.as_deref(), &page))
+        .await
+}
+
+fn list_in(
     conn: &mut DbConn,
     caller: &Caller,
     email: Option<&str>,
@@ -100,7 +136,20 @@ pub fn list(
     Ok(store::list(conn, &scope, email, page)?)
 }
 
-pub fn update_identity(
+/// Rename or re-address an account of the caller's tree.
+pub async fn update_identity(
+    state: &AppState,
+    caller: Caller,
+    id: String,
+    name: Option<String>,
+    email: Option<String>,
+) -> ApiResult<Account> {
+    state
+        .tx(move |c| update_identity_in(c, &caller, &id, name.as_deref(), email.as_deref()))
+        .await
+}
+
+fn update_identity_in(
     conn: &mut DbConn,
     caller: &Caller,
     id: &str,
@@ -115,7 +164,7 @@ pub fn update_identity(
 }
 
 /// Rename (and re-address) an account, with its audit entry.
-fn set_identity(
+pub(super) fn set_identity(
     conn: &mut DbConn,
     caller: &Caller,
     id: &str,
@@ -128,7 +177,11 @@ fn set_identity(
 }
 
 /// Delete an empty descendant account; its seats go back to its parent in the same transaction.
-pub fn delete(conn: &mut DbConn, caller: &Caller, id: &str) -> ApiResult<()> {
+pub async fn delete(state: &AppState, caller: Caller, id: String) -> ApiResult<()> {
+    state.tx(move |c| delete_in(c, &caller, &id)).await
+}
+
+fn delete_in(conn: &mut DbConn, caller: &Caller, id: &str) -> ApiResult<()> {
     if id == caller.account_id() {
         return Err(ApiError::forbidden("cannot delete your own account"));
     }
@@ -162,137 +215,13 @@ pub fn delete(conn: &mut DbConn, caller: &Caller, id: &str) -> ApiResult<()> {
     Ok(())
 }
 
-pub fn set_plan(conn: &mut DbConn, caller: &Caller, id: &str, plan_id: &str) -> ApiResult<Plan> {
-    let account = open_account_locked(conn, caller, id)?;
-    let plan = plans::get(conn, plan_id).map_err(|e| match e {
-        diesel::result::Error::NotFound => ApiError::invalid("planId: no such plan"),
-        other => other.into(),
-    })?;
-    store::set_plan(conn, &account.id, &plan.id)?;
-    crate::db::audit::record(
-        conn,
-        &caller.meta,
-        "account.plan",
-        Some(&account.id),
-        Some(&plan.id),
-    )?;
-    Ok(plan)
-}
-
-/// `POST /v1/accounts/{id}/children`: the child's seats move out of the parent's free seats.
-pub fn create_child(
-    conn: &mut DbConn,
-    caller: &Caller,
-    parent_id: &str,
-    mut n: NewAccount,
-) -> ApiResult<Account> {
-    let parent = open_account_locked(conn, caller, parent_id)?;
-    if n.device_seats > 0 && !store::take_seats(conn, &parent.id, n.device_seats)? {
-        return Err(too_few_seats(conn, &parent.id)?);
-    }
-    n.parent_id = Some(parent.id);
-    n.plan_id = Some(parent.plan_id);
-    let child = insert(conn, n)?;
-    crate::db::audit::record(
-        conn,
-        &caller.meta,
-        "account.create",
-        Some(&child.id),
-        Some(&child.id),
-    )?;
-    Ok(child)
-}
-
-/// Only the owner may suspend or close an account that holds (or has below it) an owner.
-fn check_no_owner_below(conn: &mut DbConn, caller: &Caller, id: &str, verb: &str) -> ApiResult<()> {
-    if caller.role != Role::Owner && users::count_owners_in_subtree(conn, id)? > 0 {
-        return Err(ApiError::forbidden(format!(
-            "cannot {verb} an account that holds an owner"
-        )));
-    }
-    Ok(())
-}
-
-fn too_few_seats(conn: &mut DbConn, id: &str) -> ApiResult<ApiError> {
-    let a = store::get(conn, id)?;
-    Ok(ApiError::conflict(format!(
-        "not enough free seats: {} free",
-        a.device_seats - a.used_devices
-    )))
-}
-
-/// What the curl-style `POST /v1/accounts/{id}` may change.
-#[derive(Default)]
-pub struct AccountEdit {
-    pub name: Option<String>,
-    pub device_seats: Option<i64>,
-    pub suspended: Option<bool>,
-}
-
-/// Rename; set seats (moved from or back to the parent); suspend or lift a suspension.
-/// Seats and suspension are for an ancestor's admin or the owner, never one's own account.
-pub fn edit(conn: &mut DbConn, caller: &Caller, id: &str, e: AccountEdit) -> ApiResult<()> {
-    // Locked and read fresh: seat moves are decided on current numbers, never into a tombstone.
-    let account = open_account_locked(conn, caller, id)?;
-    if (e.device_seats.is_some() || e.suspended.is_some()) && account.id == caller.account_id() {
-        return Err(ApiError::forbidden(
-            "only an ancestor's admin or the owner changes an account's seats or suspension; \
-             add seats to your own account by redeeming a seat token",
-        ));
-    }
-    if let Some(name) = &e.name {
-        set_identity(conn, caller, &account.id, Some(name), None)?;
-    }
-    if e.suspended == Some(true) {
-        check_no_owner_below(conn, caller, &account.id, "suspend")?;
-    }
-    if let Some(seats) = e.device_seats {
-        if seats < account.used_devices {
-            return Err(ApiError::conflict(format!(
-                "the account has {} devices; its seats cannot go below that",
-                account.used_devices
-            )));
-        }
-        let delta = seats - account.device_seats;
-        if let Some(parent) = &account.parent_id {
-            if delta > 0 && !store::take_seats(conn, parent, delta)? {
-                return Err(too_few_seats(conn, parent)?);
-            }
-            if delta < 0 {
-                store::add_seats(conn, parent, -delta)?;
-            }
-        }
-        store::set_seats(conn, &account.id, seats)?;
-        let moved = format!("{}: {} -> {seats} seats", account.id, account.device_seats);
-        crate::db::audit::record(
-            conn,
-            &caller.meta,
-            "account.seats",
-            Some(&account.id),
-            Some(&moved),
-        )?;
-    }
-    if let Some(s) = e.suspended {
-        store::set_suspended(conn, &account.id, s)?;
-        let action = if s {
-            "account.suspend"
-        } else {
-            "account.resume"
-        };
-        crate::db::audit::record(
-            conn,
-            &caller.meta,
-            action,
-            Some(&account.id),
-            Some(&account.id),
-        )?;
-    }
-    Ok(())
-}
-
 /// Close an account: its users, devices (and with them every credential) go; a closed
 /// tombstone stays; its seats return to its parent. Irreversible.
-pub fn close(conn: &mut DbConn, caller: &Caller, id: &str) -> ApiResult<Account> {
+pub async fn close(state: &AppState, caller: Caller, id: String) -> ApiResult<Account> {
+    state.tx(move |c| close_in(c, &caller, &id)).await
+}
+
+fn close_in(conn: &mut DbConn, caller: &Caller, id: &str) -> ApiResult<Account> {
     let account = visible_account(conn, caller, id)?;
     if caller.role != Role::Owner && account.id != caller.account_id() {
         return Err(ApiError::forbidden(
@@ -328,53 +257,6 @@ pub fn close(conn: &mut DbConn, caller: &Caller, id: &str) -> ApiResult<Account>
         "account.close",
         Some(&account.id),
         Some(&account.id),
-    )?;
-    Ok(store::get(conn, &account.id)?)
-}
-
-/// `POST /v1/seat-tokens`: a single-use token worth `seats`, stored only as a hash.
-pub fn mint_seat_token(conn: &mut DbConn, caller: &Caller, seats: i64) -> ApiResult<String> {
-    let token = crate::secrets::random_token("st_");
-    crate::db::seat_tokens::insert(
-        conn,
-        &crate::secrets::hash_token(&token),
-        seats,
-        caller.id(),
-        now(),
-    )?;
-    let minted = format!("{seats} seats");
-    crate::db::audit::record(
-        conn,
-        &caller.meta,
-        "seats.mint",
-        Some(caller.account_id()),
-        Some(&minted),
-    )?;
-    Ok(token)
-}
-
-/// `POST /v1/accounts/{id}/seats`: add a seat token's seats to the account, once.
-pub fn redeem_seat_token(
-    conn: &mut DbConn,
-    caller: &Caller,
-    id: &str,
-    token: &str,
-) -> ApiResult<Account> {
-    let account = open_account_locked(conn, caller, id)?;
-    let hash = crate::secrets::hash_token(token);
-    let seats = crate::db::seat_tokens::seats(conn, &hash)?
-        .ok_or_else(|| ApiError::invalid("token: not a valid seat token"))?;
-    if !crate::db::seat_tokens::redeem(conn, &hash, &account.id, now())? {
-        return Err(ApiError::conflict("seat token already redeemed"));
-    }
-    store::add_seats(conn, &account.id, seats)?;
-    let added = format!("{seats} seats");
-    crate::db::audit::record(
-        conn,
-        &caller.meta,
-        "seats.redeem",
-        Some(&account.id),
-        Some(&added),
     )?;
     Ok(store::get(conn, &account.id)?)
 }

@@ -1,13 +1,26 @@
 //! Devices: each takes one free seat of its account.
 
 use super::access::{open_account_locked, visible_account};
-use crate::auth::extractor::Caller;
+use crate::auth::Caller;
 use crate::db::models::{now, Device};
 use crate::db::{accounts, devices as store, DbConn};
 use crate::error::{ApiError, ApiResult};
 use crate::pagination::PageRequest;
+use crate::state::AppState;
 
-pub fn create(
+pub async fn create(
+    state: &AppState,
+    caller: Caller,
+    account_id: String,
+    id: String,
+    name: String,
+) -> ApiResult<Device> {
+    state
+        .tx(move |c| create_in(c, &caller, &account_id, id, name))
+        .await
+}
+
+fn create_in(
     conn: &mut DbConn,
     caller: &Caller,
     account_id: &str,
@@ -35,7 +48,18 @@ pub fn create(
     Ok(device)
 }
 
-pub fn list(
+pub async fn list(
+    state: &AppState,
+    caller: Caller,
+    account_id: String,
+    page: PageRequest,
+) -> ApiResult<Vec<Device>> {
+    state
+        .db(move |c| list_in(c, &caller, &account_id, &page))
+        .await
+}
+
+fn list_in(
     conn: &mut DbConn,
     caller: &Caller,
     account_id: &str,
@@ -46,7 +70,18 @@ pub fn list(
 }
 
 /// Remove a device; its seat is free again.
-pub fn delete(
+pub async fn delete(
+    state: &AppState,
+    caller: Caller,
+    account_id: String,
+    device_id: String,
+) -> ApiResult<()> {
+    state
+        .tx(move |c| delete_in(c, &caller, &account_id, &device_id))
+        .await
+}
+
+fn delete_in(
     conn: &mut DbConn,
     caller: &Caller,
     account_id: &str,

@@ -1,103 +1,25 @@
 //! Groups of an account, with flat string labels, and members with sets of role names.
 
 use super::access::{no_such_user, open_account_locked, visible_account, visible_user_by_id};
-use crate::auth::extractor::Caller;
+use crate::auth::Caller;
 use crate::auth::Role;
 use crate::db::groups::{self as store, Group, Membership};
-use crate::db::models::{now, rfc3339, Account};
+use crate::db::models::{now, Account};
 use crate::db::DbConn;
 use crate::error::{ApiError, ApiResult};
 use crate::pagination::PageRequest;
-use serde::Serialize;
-use serde_json::{json, Value};
-use std::borrow::Cow;
+use crate::state::AppState;
+use serde_json::Value;
 use std::collections::BTreeMap;
-use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
-use utoipa::openapi::RefOr;
 
 pub const MAX_LABELS: usize = 64;
 pub const MAX_ROLES: usize = 32;
 
 pub type Labels = BTreeMap<String, String>;
 
-/// The schema of `labels` (the component `Labels`): a flat object of strings, as
-/// `parse_labels` accepts it.
-pub struct LabelsSchema;
-
-impl utoipa::PartialSchema for LabelsSchema {
-    fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new()
-            .schema_type(Type::Object)
-            .description(Some(
-                "Flat string labels: names 1-64 characters of A-Z a-z 0-9 . _ -, values up to 256 \
-                 characters; at most 64.",
-            ))
-            .property_names(Some(
-                ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    .pattern(Some("^[A-Za-z0-9._-]{1,64}$")),
-            ))
-            .additional_properties(Some(
-                ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    .max_length(Some(256)),
-            ))
-            .max_properties(Some(MAX_LABELS))
-            .into()
-    }
-}
-
-impl utoipa::ToSchema for LabelsSchema {
-    fn name() -> Cow<'static, str> {
-        Cow::Borrowed("Labels")
-    }
-}
-
-/// A group of an account.
-#[derive(Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[schema(as = Group)]
-pub struct GroupView {
-    pub id: String,
-    pub account_id: String,
-    #[schema(value_type = LabelsSchema)]
-    pub labels: Value,
-    #[schema(format = DateTime)]
-    pub created: String,
-}
-
-impl Group {
-    pub fn view(&self) -> GroupView {
-        let labels: Value = serde_json::from_str(&self.labels).unwrap_or_else(|_| json!({}));
-        GroupView {
-            id: self.id.clone(),
-            account_id: self.account_id.clone(),
-            labels,
-            created: rfc3339(self.created),
-        }
-    }
-}
-
-/// A member of a group and its roles in it.
-#[derive(Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[schema(as = Member)]
-pub struct MemberView {
-    pub user_id: String,
-    /// Role names, sorted, without repeats.
-    pub roles: Vec<String>,
-}
-
 impl Membership {
     pub fn roles(&self) -> Vec<String> {
         serde_json::from_str(&self.roles).unwrap_or_default()
-    }
-
-    pub fn view(&self) -> MemberView {
-        MemberView {
-            user_id: self.user_id.clone(),
-            roles: self.roles(),
-        }
     }
 }
 
@@ -157,7 +79,19 @@ fn no_such_group() -> ApiError {
     ApiError::not_found("no such group")
 }
 
-pub fn create(
+pub async fn create(
+    state: &AppState,
+    caller: Caller,
+    account_id: Option<String>,
+    id: String,
+    labels: Labels,
+) -> ApiResult<Group> {
+    state
+        .tx(move |c| create_in(c, &caller, account_id.as_deref(), id, labels))
+        .await
+}
+
+fn create_in(
     conn: &mut DbConn,
     caller: &Caller,
     account_id: Option<&str>,
@@ -183,7 +117,18 @@ pub fn create(
     Ok(group)
 }
 
-pub fn get(
+pub async fn get(
+    state: &AppState,
+    caller: Caller,
+    account_id: Option<String>,
+    id: String,
+) -> ApiResult<Group> {
+    state
+        .db(move |c| get_in(c, &caller, account_id.as_deref(), &id))
+        .await
+}
+
+fn get_in(
     conn: &mut DbConn,
     caller: &Caller,
     account_id: Option<&str>,
@@ -193,7 +138,18 @@ pub fn get(
     store::find(conn, &account.id, id)?.ok_or_else(no_such_group)
 }
 
-pub fn delete(
+pub async fn delete(
+    state: &AppState,
+    caller: Caller,
+    account_id: Option<String>,
+    id: String,
+) -> ApiResult<()> {
+    state
+        .tx(move |c| delete_in(c, &caller, account_id.as_deref(), &id))
+        .await
+}
+
+fn delete_in(
     conn: &mut DbConn,
     caller: &Caller,
     account_id: Option<&str>,
@@ -215,7 +171,29 @@ pub fn delete(
 
 /// Groups of the account: for a plain user only its own groups; `user_id` narrows to the
 /// groups that user is in; every label must match.
-pub fn list(
+pub async fn list(
+    state: &AppState,
+    caller: Caller,
+    account_id: Option<String>,
+    user_id: Option<String>,
+    labels: Vec<(String, String)>,
+    page: PageRequest,
+) -> ApiResult<Vec<Group>> {
+    state
+        .db(move |c| {
+            list_in(
+                c,
+                &caller,
+                account_id.as_deref(),
+                user_id.as_deref(),
+                &labels,
+                &page,
+            )
+        })
+        .await
+}
+
+fn list_in(
     conn: &mut DbConn,
     caller: &Caller,
     account_id: Option<&str>,
@@ -240,7 +218,29 @@ pub fn list(
 }
 
 /// Set a member's roles; an empty list removes the member.
-pub fn set_membership(
+pub async fn set_membership(
+    state: &AppState,
+    caller: Caller,
+    account_id: Option<String>,
+    group_id: String,
+    user_id: String,
+    roles: Vec<String>,
+) -> ApiResult<()> {
+    state
+        .tx(move |c| {
+            set_membership_in(
+                c,
+                &caller,
+                account_id.as_deref(),
+                &group_id,
+                &user_id,
+                roles,
+            )
+        })
+        .await
+}
+
+fn set_membership_in(
     conn: &mut DbConn,
     caller: &Caller,
     account_id: Option<&str>,
@@ -278,14 +278,26 @@ pub fn set_membership(
 }
 
 /// A member's roles (empty when not a member). A plain user asks only about itself.
-pub fn get_membership(
+pub async fn get_membership(
+    state: &AppState,
+    caller: Caller,
+    account_id: Option<String>,
+    group_id: String,
+    user_id: String,
+) -> ApiResult<Vec<String>> {
+    state
+        .db(move |c| get_membership_in(c, &caller, account_id.as_deref(), &group_id, &user_id))
+        .await
+}
+
+fn get_membership_in(
     conn: &mut DbConn,
     caller: &Caller,
     account_id: Option<&str>,
     group_id: &str,
     user_id: &str,
 ) -> ApiResult<Vec<String>> {
-    let group = get(conn, caller, account_id, group_id)?;
+    let group = get_in(conn, caller, account_id, group_id)?;
     let user = visible_user_by_id(conn, caller, user_id)?;
     Ok(
         store::membership(conn, &group.account_id, &group.id, &user.id)?
@@ -295,14 +307,26 @@ pub fn get_membership(
 }
 
 /// The members of a group; a plain user sees them only for groups it is in.
-pub fn members(
+pub async fn members(
+    state: &AppState,
+    caller: Caller,
+    account_id: Option<String>,
+    group_id: String,
+    page: PageRequest,
+) -> ApiResult<Vec<Membership>> {
+    state
+        .db(move |c| members_in(c, &caller, account_id.as_deref(), &group_id, &page))
+        .await
+}
+
+fn members_in(
     conn: &mut DbConn,
     caller: &Caller,
     account_id: Option<&str>,
     group_id: &str,
     page: &PageRequest,
 ) -> ApiResult<Vec<Membership>> {
-    let group = get(conn, caller, account_id, group_id)?;
+    let group = get_in(conn, caller, account_id, group_id)?;
     if caller.role == Role::User
         && store::membership(conn, &group.account_id, &group.id, caller.id())?.is_none()
     {

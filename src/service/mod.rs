@@ -1,11 +1,17 @@
-//! The rules: who may do what, and the multi-row changes, each in one transaction.
+//! The use cases: one function per thing a caller can do, owning its transaction, its audit
+//! entry and (after the commit) its mail. Transports (REST handlers, RPC frames) parse, call one
+//! of these, and render; nothing here knows HTTP.
 
 pub mod access;
 pub mod accounts;
-pub mod auth;
+pub mod audit;
+pub mod bootstrap;
 pub mod codes;
 pub mod devices;
 pub mod groups;
+pub mod plans;
+pub mod registration;
+pub mod sessions;
 pub mod throttle;
 pub mod tokens;
 pub mod tree;

@@ -2,43 +2,16 @@
 //! role, ending with the user's other credentials (removal, role or password change).
 
 use super::access::{managed_user, no_such_user, visible_user};
-use crate::auth::extractor::{check_credential, Caller, PAT_PREFIX};
+use crate::auth::credential::check_on;
 use crate::auth::jwt::Keys;
 use crate::auth::Role;
-use crate::db::models::{now, rfc3339, User};
+use crate::auth::{Caller, PAT_PREFIX};
+use crate::db::models::{now, User};
 use crate::db::pats::{self as store, Pat};
 use crate::db::{accounts, users, DbConn};
 use crate::error::{ApiError, ApiResult};
 use crate::pagination::PageRequest;
-use serde::Serialize;
-
-#[derive(Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[schema(as = TokenInfo)]
-pub struct PatView {
-    pub id: String,
-    pub description: String,
-    #[schema(format = DateTime)]
-    pub created: String,
-    #[schema(format = DateTime)]
-    #[schema(required = true)]
-    pub last_used: Option<String>,
-    #[schema(format = DateTime)]
-    #[schema(required = true)]
-    pub expires_at: Option<String>,
-}
-
-impl Pat {
-    pub fn view(&self) -> PatView {
-        PatView {
-            id: self.id.clone(),
-            description: self.description.clone(),
-            created: rfc3339(self.created),
-            last_used: self.last_used.map(rfc3339),
-            expires_at: self.expires_at.map(rfc3339),
-        }
-    }
-}
+use crate::state::AppState;
 
 /// The caller, or a user it manages (admins: their tree; the owner: anyone).
 fn token_owner(conn: &mut DbConn, caller: &Caller, user_id: Option<&str>) -> ApiResult<User> {
@@ -69,7 +42,19 @@ fn may_mint_for(caller: &Caller, user: &User) -> ApiResult<()> {
 }
 
 /// Mint a token; the whole `pat_...` string is answered once and never stored.
-pub fn create(
+pub async fn create(
+    state: &AppState,
+    caller: Caller,
+    user_id: Option<String>,
+    description: String,
+    expires_at: Option<i64>,
+) -> ApiResult<(Pat, String)> {
+    state
+        .tx(move |c| create_in(c, &caller, user_id.as_deref(), description, expires_at))
+        .await
+}
+
+fn create_in(
     conn: &mut DbConn,
     caller: &Caller,
     user_id: Option<&str>,
@@ -100,7 +85,18 @@ pub fn create(
     Ok((pat, token))
 }
 
-pub fn list(
+pub async fn list(
+    state: &AppState,
+    caller: Caller,
+    user_id: Option<String>,
+    page: PageRequest,
+) -> ApiResult<Vec<Pat>> {
+    state
+        .db(move |c| list_in(c, &caller, user_id.as_deref(), &page))
+        .await
+}
+
+fn list_in(
     conn: &mut DbConn,
     caller: &Caller,
     user_id: Option<&str>,
@@ -111,7 +107,11 @@ pub fn list(
 }
 
 /// Revoke one's own token, or one of a user the caller manages; others are 404.
-pub fn revoke(conn: &mut DbConn, caller: &Caller, id: &str) -> ApiResult<()> {
+pub async fn revoke(state: &AppState, caller: Caller, id: String) -> ApiResult<()> {
+    state.tx(move |c| revoke_in(c, &caller, &id)).await
+}
+
+fn revoke_in(conn: &mut DbConn, caller: &Caller, id: &str) -> ApiResult<()> {
     let missing = || ApiError::not_found("no such token");
     let pat = store::find(conn, id)?.ok_or_else(missing)?;
     if pat.user_id != caller.id() {
@@ -136,9 +136,17 @@ pub fn revoke(conn: &mut DbConn, caller: &Caller, id: &str) -> ApiResult<()> {
 /// Whose is this credential (a personal access token or an access token)? A plain user may
 /// validate only its own, an admin those of its tree, the owner any; every other answer is the
 /// same 401, so validation reveals nothing about other users' tokens.
-pub fn validate(conn: &mut DbConn, keys: &Keys, caller: &Caller, token: &str) -> ApiResult<User> {
+pub async fn validate(state: &AppState, caller: Caller, token: String) -> ApiResult<User> {
+    let keys = state.keys.clone();
+    state
+        .tx(move |c| validate_in(c, &keys, &caller, &token))
+        .await
+}
+
+fn validate_in(conn: &mut DbConn, keys: &Keys, caller: &Caller, token: &str) -> ApiResult<User> {
     let invalid = || ApiError::unauthorized("token not valid");
-    let holder = check_credential(conn, keys, token.trim()).map_err(|_| invalid())?;
+    let (holder, _) =
+        check_on(conn, keys, token.trim(), Default::default(), None).map_err(|_| invalid())?;
     let allowed = holder.user.id == caller.id()
         || caller.role == Role::Owner
         || (caller.role == Role::Admin

@@ -3,13 +3,15 @@
 use super::access::{
     can_grant, managed_user, open_account_locked, stored_role, visible_account, visible_user,
 };
-use crate::auth::extractor::Caller;
+use crate::auth::Caller;
 use crate::auth::Role;
 use crate::db::models::{now, User};
 use crate::db::users::{self as store, UserChanges, UserFilter};
 use crate::db::{accounts, DbConn};
 use crate::error::{ApiError, ApiResult};
 use crate::pagination::PageRequest;
+use crate::service::registration as invite;
+use crate::state::AppState;
 
 pub struct NewUser {
     pub id: String,
@@ -54,8 +56,53 @@ pub fn insert(conn: &mut DbConn, n: NewUser) -> ApiResult<User> {
     Ok(user)
 }
 
-/// `/user/create`: in the caller's account, or in `account_id` within the caller's tree.
-pub fn create(
+/// What `/user/create` asks for, checked.
+pub struct Create {
+    pub id: String,
+    pub email: String,
+    pub username: Option<String>,
+    pub first: Option<String>,
+    pub last: Option<String>,
+    pub role: Role,
+    pub password: Option<String>,
+    /// Mail an invitation (the password, if any, is then ignored).
+    pub send_invite: bool,
+    /// An account of the caller's tree (default: the caller's own).
+    pub account_id: Option<String>,
+}
+
+/// Create a user. With `send_invite`, or without a password, the user is invited (and mailed a
+/// code); with a password it is active and verified: an admin who sets the password vouches for
+/// the address.
+pub async fn create(state: &AppState, caller: Caller, c: Create) -> ApiResult<User> {
+    let password = if c.send_invite { None } else { c.password };
+    let password_hash = match password {
+        Some(p) => Some(state.hasher.hash(p).await?),
+        None => None,
+    };
+    let new = NewUser {
+        id: c.id,
+        account_id: String::new(),
+        email: c.email,
+        username: c.username,
+        first: c.first,
+        last: c.last,
+        role: c.role,
+        verified: password_hash.is_some(),
+        password_hash,
+    };
+    let account_id = c.account_id;
+    state
+        .tx_then_mail(move |conn| {
+            let user = create_in(conn, &caller, account_id, new)?;
+            let mail = invite::reinvite(conn, &user)?;
+            Ok((user, mail))
+        })
+        .await
+}
+
+/// In the caller's account, or in `account_id` within the caller's tree.
+fn create_in(
     conn: &mut DbConn,
     caller: &Caller,
     account_id: Option<String>,
@@ -113,7 +160,22 @@ fn check_not_last(
     Ok(())
 }
 
-pub fn remove(conn: &mut DbConn, caller: &Caller, target: Option<User>) -> ApiResult<()> {
+/// Remove a user (by id, else by email) that the caller manages.
+pub async fn remove(
+    state: &AppState,
+    caller: Caller,
+    id: Option<String>,
+    email: Option<String>,
+) -> ApiResult<()> {
+    state
+        .tx(move |c| {
+            let target = lookup(c, id.as_deref(), email.as_deref())?;
+            remove_in(c, &caller, target)
+        })
+        .await
+}
+
+fn remove_in(conn: &mut DbConn, caller: &Caller, target: Option<User>) -> ApiResult<()> {
     let user = managed_user(conn, caller, target)?;
     let user = lock_and_reload(conn, caller, &user)?;
     check_not_last(conn, &user, None, "remove")?;
@@ -128,7 +190,30 @@ pub fn remove(conn: &mut DbConn, caller: &Caller, target: Option<User>) -> ApiRe
     Ok(())
 }
 
-pub fn update_role(
+/// Change a user's role; with `send_invite`, mail a fresh invitation to a user who has not
+/// accepted one yet.
+pub async fn set_role(
+    state: &AppState,
+    caller: Caller,
+    id: String,
+    role: Role,
+    send_invite: bool,
+) -> ApiResult<User> {
+    state
+        .tx_then_mail(move |c| {
+            let target = store::find(c, &id)?;
+            let user = set_role_in(c, &caller, target, role)?;
+            let mail = if send_invite {
+                invite::reinvite(c, &user)?
+            } else {
+                None
+            };
+            Ok((user, mail))
+        })
+        .await
+}
+
+fn set_role_in(
     conn: &mut DbConn,
     caller: &Caller,
     target: Option<User>,
@@ -155,7 +240,32 @@ pub fn update_role(
     Ok(store::get(conn, &user.id)?)
 }
 
-pub fn update(
+/// Update a user (default: the caller). A new email ends the codes mailed to the old one, and
+/// an invited user gets a new invitation at the new one.
+pub async fn update(
+    state: &AppState,
+    caller: Caller,
+    id: Option<String>,
+    changes: UserChanges,
+) -> ApiResult<User> {
+    let email_changes = changes.email.is_some();
+    state
+        .tx_then_mail(move |c| {
+            let target = store::find(c, id.as_deref().unwrap_or(caller.id()))?;
+            let user = update_in(c, &caller, target, changes)?;
+            // Codes mailed to the old address must not work for the new one.
+            let mail = if email_changes {
+                crate::db::codes::delete_all_for(c, &user.id)?;
+                invite::reinvite(c, &user)?
+            } else {
+                None
+            };
+            Ok((user, mail))
+        })
+        .await
+}
+
+fn update_in(
     conn: &mut DbConn,
     caller: &Caller,
     target: Option<User>,
@@ -181,7 +291,18 @@ pub fn update(
 }
 
 /// `/user/get`: by id, by email, or the caller.
-pub fn get(
+pub async fn get(
+    state: &AppState,
+    caller: Caller,
+    id: Option<String>,
+    email: Option<String>,
+) -> ApiResult<User> {
+    state
+        .db(move |c| get_in(c, &caller, id.as_deref(), email.as_deref()))
+        .await
+}
+
+fn get_in(
     conn: &mut DbConn,
     caller: &Caller,
     id: Option<&str>,
@@ -194,8 +315,27 @@ pub fn get(
     visible_user(conn, caller, user)
 }
 
+/// A user the caller may see, by id, else by a login name (an email or a username).
+pub async fn by_id_or_login(
+    state: &AppState,
+    caller: Caller,
+    id: Option<String>,
+    login: Option<String>,
+) -> ApiResult<User> {
+    state
+        .db(move |c| match (id, login) {
+            (Some(id), _) => get_in(c, &caller, Some(&id), None),
+            (None, Some(name)) => {
+                let user = store::by_login(c, &name)?;
+                visible_user(c, &caller, user)
+            }
+            (None, None) => Err(ApiError::invalid("id: is required (or name)")),
+        })
+        .await
+}
+
 /// A user by id or, failing that, by email (one of them is required).
-pub fn lookup(conn: &mut DbConn, id: Option<&str>, email: Option<&str>) -> ApiResult<Option<User>> {
+fn lookup(conn: &mut DbConn, id: Option<&str>, email: Option<&str>) -> ApiResult<Option<User>> {
     Ok(match (id, email) {
         (Some(id), _) => store::find(conn, id)?,
         (None, Some(email)) => store::by_email(conn, email)?,
@@ -204,7 +344,16 @@ pub fn lookup(conn: &mut DbConn, id: Option<&str>, email: Option<&str>) -> ApiRe
 }
 
 /// `/user/find`: the owner sees everyone, an admin its tree, a plain user only itself.
-pub fn find(
+pub async fn find(
+    state: &AppState,
+    caller: Caller,
+    filter: UserFilter,
+    page: PageRequest,
+) -> ApiResult<Vec<User>> {
+    state.db(move |c| find_in(c, &caller, filter, &page)).await
+}
+
+fn find_in(
     conn: &mut DbConn,
     caller: &Caller,
     mut f: UserFilter,
@@ -228,8 +377,20 @@ pub fn find(
     Ok(store::list(conn, &f, page)?)
 }
 
-/// `GET /v1/accounts/{id}/users`.
-pub fn of_account(
+/// The users of an account (with `include_children`, of its whole subtree).
+pub async fn of_account(
+    state: &AppState,
+    caller: Caller,
+    account_id: String,
+    include_children: bool,
+    page: PageRequest,
+) -> ApiResult<Vec<User>> {
+    state
+        .db(move |c| of_account_in(c, &caller, &account_id, include_children, &page))
+        .await
+}
+
+fn of_account_in(
     conn: &mut DbConn,
     caller: &Caller,
     account_id: &str,

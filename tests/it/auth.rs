@@ -169,13 +169,28 @@ fn bootstrap_is_idempotent_for_an_existing_owner() {
     let s = TestServer::start();
     let mut conn = s.db.conn();
     assert_eq!(
-        accountd::bootstrap(&mut conn, OWNER_EMAIL, PASSWORD, 4, false),
-        Ok(accountd::service::auth::Bootstrap::AlreadyOwner)
+        accountd::service::bootstrap::create_owner(&mut conn, OWNER_EMAIL, PASSWORD, 4, false),
+        Ok(accountd::service::bootstrap::Bootstrap::AlreadyOwner)
     );
-    assert!(accountd::bootstrap(&mut conn, "bad", PASSWORD, 4, false).is_err());
-    assert!(accountd::bootstrap(&mut conn, "second@example.com", "short", 4, false).is_err());
-    match accountd::bootstrap(&mut conn, "second@example.com", PASSWORD, 4, false) {
-        Ok(accountd::service::auth::Bootstrap::Created(_)) => {}
+    assert!(
+        accountd::service::bootstrap::create_owner(&mut conn, "bad", PASSWORD, 4, false).is_err()
+    );
+    assert!(accountd::service::bootstrap::create_owner(
+        &mut conn,
+        "second@example.com",
+        "short",
+        4,
+        false
+    )
+    .is_err());
+    match accountd::service::bootstrap::create_owner(
+        &mut conn,
+        "second@example.com",
+        PASSWORD,
+        4,
+        false,
+    ) {
+        Ok(accountd::service::bootstrap::Bootstrap::Created(_)) => {}
         other => panic!("{other:?}"),
     }
     let r = s.try_login("second@example.com", PASSWORD).expect(200);

@@ -2,6 +2,8 @@
 //! so a developer can read codes locally. Mail is sent after the transaction commits and off
 //! the async workers; a failure is logged and never undoes the call that sent it.
 
+pub mod templates;
+
 use lettre::message::{header::ContentType, Mailbox, Message};
 use lettre::{SmtpTransport, Transport};
 use std::path::PathBuf;
@@ -101,14 +103,9 @@ impl Mailer {
     /// Deliver in the background; the caller's answer does not wait for (or reveal) delivery.
     pub fn send(&self, mail: Mail) {
         let mailer = self.clone();
-        actix_web::rt::spawn(async move {
-            let result =
-                actix_web::web::block(move || mailer.send_now(&mail).map_err(|e| (mail.to, e)))
-                    .await;
-            match result {
-                Ok(Err((to, e))) => log::error!("mail to {to} failed: {e}"),
-                Err(e) => log::error!("mail task failed: {e}"),
-                Ok(Ok(())) => {}
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = mailer.send_now(&mail) {
+                log::error!("mail to {} failed: {e}", mail.to);
             }
         });
     }

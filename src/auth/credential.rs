@@ -1,0 +1,214 @@
+//! Who is calling: the bearer credential, checked against the database on every request so that
+//! removal, demotion, logout and password changes take effect at once on every instance.
+//!
+//! `authenticate` is the one way in. The transports (HTTP extractors, RPC frames) only read the
+//! credential off the request (`Presented`); the use cases receive the checked `Caller`.
+
+use super::jwt::{Claims, Keys};
+use super::Role;
+use crate::db::audit::Meta;
+use crate::db::models::{now, Account, User};
+use crate::db::users::{Check, CredentialCheck};
+use crate::db::{pats, users, DbConn, Store};
+use crate::error::{ApiError, ApiResult};
+use crate::secrets::{secret_matches, split_credential};
+
+pub const PAT_PREFIX: &str = "pat_";
+
+/// An authenticated caller with at least the `user` role.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub user: User,
+    pub role: Role,
+    pub credential: Credential,
+    /// Who and where, for the audit log of the changes this caller makes.
+    pub meta: Meta,
+}
+
+/// What the caller presented.
+#[derive(Clone, Debug)]
+pub enum Credential {
+    /// A JWT access token: its id, expiry (seconds) and login session, if any.
+    Access {
+        jti: String,
+        exp: i64,
+        sid: Option<String>,
+    },
+    /// A personal access token, by id.
+    Pat { id: String },
+}
+
+impl Caller {
+    pub fn id(&self) -> &str {
+        &self.user.id
+    }
+    pub fn account_id(&self) -> &str {
+        &self.user.account_id
+    }
+    pub fn is_owner(&self) -> bool {
+        self.role == Role::Owner
+    }
+}
+
+/// The account a request is about, read in the statement that checks its credential.
+pub struct About {
+    /// The account, if it exists.
+    pub account: Option<Account>,
+    /// Whether it lies in the caller's subtree (worked out for admins only).
+    pub in_subtree: bool,
+}
+
+/// A request's bearer credential, read off the request but not yet checked.
+pub struct Presented {
+    pub token: String,
+    /// Where the request came from, for the audit log.
+    pub meta: Meta,
+}
+
+/// Check a presented credential: the caller, and the account `about` (if asked) read in the
+/// same statement, so that a read of one account is one statement in all. An access token is
+/// checked on the worker's own connection (`db::pipelined`); a personal access token (whose
+/// check may write) takes the pool.
+pub async fn authenticate(
+    store: &Store,
+    keys: &std::sync::Arc<Keys>,
+    presented: Presented,
+    about: Option<String>,
+) -> ApiResult<(Caller, About)> {
+    let Presented { token, meta } = presented;
+    // A NUL in the path's id would fail the whole batch in PostgreSQL; the pool answers it.
+    let batchable =
+        !token.starts_with(PAT_PREFIX) && !about.as_deref().is_some_and(|a| a.contains('\0'));
+    if let (Some(pipeline), true) = (&store.pipeline, batchable) {
+        let claims = jwt_claims(keys, &token)?;
+        if let Some(found) = pipeline
+            .credential(access_check(&claims, about.clone()))
+            .await
+        {
+            return jwt_caller(claims, found, meta);
+        }
+    }
+    let keys = keys.clone();
+    store
+        .run(move |conn| check_on(conn, &keys, &token, meta, about))
+        .await
+}
+
+/// `authenticate` on a connection the caller already holds (inside its transaction).
+pub fn check_on(
+    conn: &mut DbConn,
+    keys: &Keys,
+    token: &str,
+    meta: Meta,
+    about: Option<String>,
+) -> ApiResult<(Caller, About)> {
+    if token.starts_with(PAT_PREFIX) {
+        return check_pat(conn, token, meta, about);
+    }
+    let claims = jwt_claims(keys, token)?;
+    let found = users::for_credential(conn, &access_check(&claims, about))?;
+    jwt_caller(claims, found, meta)
+}
+
+fn access_check(claims: &Claims, account: Option<String>) -> Check {
+    Check {
+        user_id: claims.sub.clone(),
+        jti: Some(claims.jti.clone()),
+        session: claims.sid.clone(),
+        account,
+    }
+}
+
+fn jwt_claims(keys: &Keys, token: &str) -> ApiResult<Claims> {
+    keys.verify(token)
+        .ok_or_else(|| ApiError::unauthorized("invalid or expired token"))
+}
+
+/// What the credential statement found, judged: the user exists with the same token version
+/// (no removal, role or password change, logout everywhere), the token is not revoked, its
+/// login session (if any) still exists, and no account at or above the user's is suspended or
+/// closed.
+fn judge(found: Option<CredentialCheck>, version: i64) -> ApiResult<(User, Role, About)> {
+    let revoked_msg = || ApiError::unauthorized("token revoked");
+    let found = found.ok_or_else(revoked_msg)?;
+    // A token of a login session lives only as long as the session: logout and a detected
+    // refresh-token replay end every access token issued in it.
+    if found.user.token_version != version || found.revoked || !found.session_alive {
+        return Err(revoked_msg());
+    }
+    if found.blocked {
+        return Err(ApiError::forbidden("account suspended"));
+    }
+    let role = Role::parse_assignable(&found.user.role)
+        .ok_or_else(|| ApiError::internal("stored role invalid"))?;
+    let about = match found.account {
+        Some((account, in_subtree)) => About {
+            account: Some(account),
+            in_subtree,
+        },
+        None => About {
+            account: None,
+            in_subtree: false,
+        },
+    };
+    Ok((found.user, role, about))
+}
+
+/// The caller of an access token, from its claims and what the credential statement found.
+fn jwt_caller(
+    claims: Claims,
+    found: Option<CredentialCheck>,
+    meta: Meta,
+) -> ApiResult<(Caller, About)> {
+    let (user, role, about) = judge(found, claims.ver)?;
+    if user.account_id != claims.acc {
+        return Err(ApiError::unauthorized("token revoked"));
+    }
+    let credential = Credential::Access {
+        jti: claims.jti,
+        exp: claims.exp,
+        sid: claims.sid,
+    };
+    Ok((caller(user, role, credential, meta), about))
+}
+
+fn caller(user: User, role: Role, credential: Credential, meta: Meta) -> Caller {
+    let meta = meta.by(&user.id);
+    Caller {
+        user,
+        role,
+        credential,
+        meta,
+    }
+}
+
+fn check_pat(
+    conn: &mut DbConn,
+    token: &str,
+    meta: Meta,
+    account: Option<String>,
+) -> ApiResult<(Caller, About)> {
+    let invalid = || ApiError::unauthorized("invalid or expired token");
+    let (id, secret) = split_credential(token, PAT_PREFIX).ok_or_else(invalid)?;
+    let pat = pats::find(conn, id)?.ok_or_else(invalid)?;
+    if !secret_matches(secret, &pat.secret_hash) {
+        return Err(invalid());
+    }
+    let ts = now();
+    if pat.expires_at.is_some_and(|e| e <= ts) {
+        return Err(invalid());
+    }
+    let check = Check {
+        user_id: pat.user_id.clone(),
+        jti: None,
+        session: None,
+        account,
+    };
+    let (user, role, about) = judge(users::for_credential(conn, &check)?, pat.token_version)?;
+    // lastUsed at most once a minute, so reads do not become a write storm.
+    if pat.last_used.is_none_or(|t| ts - t >= 60_000_000) {
+        pats::touch(conn, &pat.id, ts)?;
+    }
+    let credential = Credential::Pat { id: pat.id };
+    Ok((caller(user, role, credential, meta), about))
+}

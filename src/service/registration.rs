@@ -1,0 +1,248 @@
+//! Registrations and their confirmation, invitations, and password resets: the flows that
+//! mail a code and take it back.
+
+use super::codes::{self, bad_code, Kind};
+use super::sessions::{session, set_password, Session};
+use super::throttle;
+use super::users::{self as user_service, NewUser};
+use crate::auth::Role;
+use crate::db::audit::{self, Meta};
+use crate::db::models::{now, User};
+use crate::db::{accounts, users, DbConn};
+use crate::error::{ApiError, ApiResult};
+use crate::mail::{templates, Mail};
+use crate::state::AppState;
+
+pub struct Registration {
+    pub email: String,
+    pub password: String,
+    pub username: Option<String>,
+    pub name: Option<String>,
+}
+
+/// Register a new account and its first user (admin, unverified) and mail a confirmation code.
+/// An email already in use gets the same answer (a made-up id) and its owner gets a mail, so
+/// registration never tells whether an address has an account.
+pub async fn register(state: &AppState, r: Registration, meta: Meta) -> ApiResult<String> {
+    if state.config.registration == crate::config::Registration::Closed {
+        return Err(ApiError::forbidden("registration is closed"));
+    }
+    // Hash first, on every path, so both answers take the same time.
+    let hash = state.hasher.hash(r.password).await?;
+    let email = r.email.clone();
+    let outcome = state
+        .tx(move |c| {
+            if users::by_email(c, &r.email)?.is_some() {
+                return Ok(Err(templates::already_registered(&r.email)));
+            }
+            // A taken username is told to the mailbox too, never in the answer.
+            if let Some(name) = &r.username {
+                if users::by_login(c, name)?.is_some() {
+                    return Ok(Err(templates::username_taken(&r.email, name)));
+                }
+            }
+            // The account takes the email too, unless another account already has it.
+            let account_email = accounts::by_email(c, &r.email)?
+                .is_none()
+                .then(|| r.email.clone());
+            let account = super::accounts::insert(
+                c,
+                super::accounts::NewAccount {
+                    id: crate::ids::new_id(),
+                    name: r.name.unwrap_or_else(|| r.email.clone()),
+                    email: account_email,
+                    plan_id: None,
+                    parent_id: None,
+                    device_seats: 0,
+                },
+            )?;
+            let user = user_service::insert(
+                c,
+                NewUser {
+                    id: crate::ids::new_id(),
+                    account_id: account.id,
+                    email: r.email,
+                    username: r.username,
+                    first: None,
+                    last: None,
+                    role: Role::Admin,
+                    password_hash: Some(hash),
+                    verified: false,
+                },
+            )?;
+            let code = codes::issue(c, Kind::Confirm, &user.id)?;
+            audit::record(
+                c,
+                &meta,
+                "user.register",
+                Some(&user.account_id),
+                Some(&user.id),
+            )?;
+            Ok(Ok((user.id, code)))
+        })
+        .await?;
+    match outcome {
+        Ok((id, code)) => {
+            state.mailer.send(templates::confirmation(&email, &code));
+            Ok(id)
+        }
+        Err(mail) => {
+            state.mailer.send(mail);
+            Ok(crate::ids::new_id())
+        }
+    }
+}
+
+/// Use a code, counting the attempt against the client's address first. `Ok(Err(..))` for a
+/// bad code or a locked address: the caller commits (the counts stay) and then refuses. A code
+/// that comes `with` a new password's hash sets it (every older credential ends) and proves the
+/// address: the user is active and verified.
+fn use_code(
+    conn: &mut DbConn,
+    config: &crate::config::Config,
+    meta: &Meta,
+    kind: Kind,
+    code: &str,
+    with: Option<&str>,
+) -> ApiResult<Result<String, ApiError>> {
+    // The field the code came in.
+    let field = if kind == Kind::Invite {
+        "invite"
+    } else {
+        "code"
+    };
+    let keys = throttle::Keys::code(meta.ip.as_deref());
+    if let Err(locked) = throttle::reserve(conn, config, &keys, meta)? {
+        return Ok(Err(locked));
+    }
+    match codes::consume(conn, kind, code)? {
+        Some(user) => {
+            throttle::succeeded(conn, config, &keys)?;
+            if let Some(hash) = with {
+                set_password(conn, &user, hash)?;
+                users::activate(conn, &user)?;
+            }
+            Ok(Ok(user))
+        }
+        None => Ok(Err(bad_code(field))),
+    }
+}
+
+/// After a code that logs the user in: refuse a suspended account, audit, start the session.
+fn session_after_code(
+    conn: &mut DbConn,
+    keys: &crate::auth::jwt::Keys,
+    meta: &Meta,
+    user_id: &str,
+    action: &str,
+) -> ApiResult<Session> {
+    let user = users::get(conn, user_id)?;
+    if accounts::blocked(conn, &user.account_id)? {
+        return Err(ApiError::forbidden("account suspended"));
+    }
+    audit::record(
+        conn,
+        &meta.clone().by(&user.id),
+        action,
+        Some(&user.account_id),
+        Some(&user.id),
+    )?;
+    session(conn, keys, crate::ids::new_id(), user)
+}
+
+/// Use a confirmation code: the user is verified and logged in.
+pub async fn confirm(state: &AppState, code: String, meta: Meta) -> ApiResult<Session> {
+    let config = state.config.clone();
+    let keys = state.keys.clone();
+    state
+        .tx(move |c| {
+            let user_id = match use_code(c, &config, &meta, Kind::Confirm, &code, None)? {
+                Ok(u) => u,
+                Err(e) => return Ok(Err(e)),
+            };
+            users::set_verified(c, &user_id)?;
+            session_after_code(c, &keys, &meta, &user_id, "user.confirm").map(Ok)
+        })
+        .await?
+}
+
+/// Accept an invitation: set the password; the user is active, verified and logged in.
+pub async fn accept_invite(
+    state: &AppState,
+    code: String,
+    password: String,
+    meta: Meta,
+) -> ApiResult<Session> {
+    let config = state.config.clone();
+    let hash = state.hasher.hash(password).await?;
+    let keys = state.keys.clone();
+    state
+        .tx(move |c| {
+            let with = Some(hash.as_str());
+            let user_id = match use_code(c, &config, &meta, Kind::Invite, &code, with)? {
+                Ok(u) => u,
+                Err(e) => return Ok(Err(e)),
+            };
+            session_after_code(c, &keys, &meta, &user_id, "user.accept_invite").map(Ok)
+        })
+        .await?
+}
+
+/// Mail a fresh invitation code to an invited user (no-op for anyone else).
+pub fn reinvite(conn: &mut DbConn, user: &User) -> ApiResult<Option<Mail>> {
+    if user.status != "invited" {
+        return Ok(None);
+    }
+    let code = codes::issue(conn, Kind::Invite, &user.id)?;
+    Ok(Some(templates::invitation(&user.email, &code)))
+}
+
+/// Always the same answer; a reset code is mailed only when the address has a user.
+pub async fn forgot_password(state: &AppState, email: String) -> ApiResult<()> {
+    let mail = state
+        .tx(move |c| {
+            let Some(user) = users::by_email(c, &email)? else {
+                return Ok(None);
+            };
+            if crate::db::codes::count_live(c, &user.id, "reset", now())? >= codes::MAX_LIVE_RESETS
+            {
+                return Ok(None);
+            }
+            let code = codes::issue(c, Kind::Reset, &user.id)?;
+            Ok(Some(templates::reset(&user.email, &code)))
+        })
+        .await?;
+    if let Some(m) = mail {
+        state.mailer.send(m);
+    }
+    Ok(())
+}
+
+/// Use a reset code: set the password (every older credential ends); the address is proven.
+pub async fn reset_password(
+    state: &AppState,
+    code: String,
+    password: String,
+    meta: Meta,
+) -> ApiResult<()> {
+    let config = state.config.clone();
+    let hash = state.hasher.hash(password).await?;
+    state
+        .tx(move |c| {
+            let with = Some(hash.as_str());
+            let user_id = match use_code(c, &config, &meta, Kind::Reset, &code, with)? {
+                Ok(u) => u,
+                Err(e) => return Ok(Err(e)),
+            };
+            let user = users::get(c, &user_id)?;
+            audit::record(
+                c,
+                &meta.by(&user.id),
+                "user.reset_password",
+                Some(&user.account_id),
+                Some(&user.id),
+            )?;
+            Ok(Ok(()))
+        })
+        .await?
+}

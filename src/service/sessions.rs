@@ -1,0 +1,253 @@
+//! Logins and sessions: an access token with a rotating refresh token, logouts, and password
+//! changes (which end every earlier credential).
+
+use super::throttle;
+use crate::auth::jwt::Keys;
+use crate::auth::password::MAX_PASSWORD_BYTES;
+use crate::auth::{Caller, Credential};
+use crate::db::audit::Meta;
+use crate::db::models::{now, Account, User};
+use crate::db::{accounts, pats, refresh, revoked, users, DbConn};
+use crate::error::{ApiError, ApiResult};
+use crate::secrets::{new_credential, secret_matches, split_credential};
+use crate::state::AppState;
+
+/// Refresh tokens live 30 days from their issue.
+const REFRESH_TTL: i64 = 30 * 24 * 3600 * 1_000_000;
+pub const REFRESH_PREFIX: &str = "rt_";
+
+pub struct Session {
+    pub token: String,
+    pub expires: i64,
+    pub refresh_token: String,
+    pub account: Account,
+    pub user: User,
+}
+
+/// The one answer for an unknown identity and for a wrong password.
+pub fn bad_login() -> ApiError {
+    ApiError::unauthorized("invalid email or password")
+}
+
+/// Check a password login and start a session. The hash is verified (against a dummy for
+/// unknown users) before anything else is revealed, and without holding a connection.
+pub async fn login(
+    state: &AppState,
+    identity: String,
+    password: String,
+    meta: Meta,
+) -> ApiResult<Session> {
+    // The attempt is counted before the hash is checked: a locked identity or address gets 429,
+    // and parallel guesses can never get more checks than the limit.
+    if identity.is_empty() || identity.len() > 254 {
+        return Err(bad_login());
+    }
+    // A place in the hash queue first: a refused login touches nothing else.
+    let ticket = state.hasher.admit().await?;
+    let config = state.config.clone();
+    let (user, keys) = state
+        .tx(move |c| {
+            let user = users::by_login(c, &identity)?;
+            let keys = throttle::Keys::login(&identity, user.as_ref(), meta.ip.as_deref());
+            // The count (and a new lock) must commit even when this attempt is refused.
+            if let Err(locked) = throttle::reserve(c, &config, &keys, &meta)? {
+                return Ok(Err(locked));
+            }
+            Ok(Ok((user, keys)))
+        })
+        .await??;
+    let hash = user.as_ref().and_then(|u| u.password_hash.clone());
+    let matches = ticket.verify(password, hash).await?;
+    let user = match (matches, user) {
+        (true, Some(u)) => u,
+        _ => return Err(bad_login()),
+    };
+    if !user.verified {
+        return Err(ApiError::forbidden("email address not verified"));
+    }
+    let jwt = state.keys.clone();
+    let config = state.config.clone();
+    state
+        .tx(move |c| {
+            throttle::succeeded(c, &config, &keys)?;
+            if accounts::blocked(c, &user.account_id)? {
+                return Err(ApiError::forbidden("account suspended"));
+            }
+            let ts = now();
+            // Only if the row is still the one whose password was checked: a password change,
+            // removal or role change during the hash must not yield a token.
+            if !users::touch_if_unchanged(c, &user, ts)? {
+                return Err(bad_login());
+            }
+            accounts::touch(c, &user.account_id, ts)?;
+            let user = User {
+                activity: ts,
+                ..user
+            };
+            session(c, &jwt, crate::ids::new_id(), user)
+        })
+        .await
+}
+
+/// The tokens of the login session `family` for `user`: a new refresh token of the family and
+/// an access token that names it. A login starts a family; a refresh continues its own.
+pub fn session(conn: &mut DbConn, keys: &Keys, family: String, user: User) -> ApiResult<Session> {
+    let refresh_token = new_refresh(conn, &family, &user)?;
+    let account = accounts::get(conn, &user.account_id)?;
+    let (token, expires) = keys.issue(
+        &user.id,
+        &user.account_id,
+        &user.role,
+        user.token_version,
+        Some(&family),
+    );
+    Ok(Session {
+        token,
+        expires,
+        refresh_token,
+        account,
+        user,
+    })
+}
+
+fn new_refresh(conn: &mut DbConn, family: &str, user: &User) -> ApiResult<String> {
+    let (whole, id, hash) = new_credential(REFRESH_PREFIX);
+    let ts = now();
+    refresh::insert(
+        conn,
+        &id,
+        &hash,
+        family,
+        &user.id,
+        user.token_version,
+        ts + REFRESH_TTL,
+        ts,
+    )?;
+    Ok(whole)
+}
+
+pub enum Refreshed {
+    Ok(Box<Session>),
+    /// Unknown, expired, or no longer valid for its user.
+    Invalid,
+    /// A rotated token came back: its whole family was revoked (commit, then refuse).
+    Reused,
+}
+
+/// Rotate a refresh token: the old one stops working, a new one of the same family and a new
+/// access token are answered. Presenting a rotated token revokes the whole family.
+pub async fn refresh(state: &AppState, token: String) -> ApiResult<Refreshed> {
+    let keys = state.keys.clone();
+    state.tx(move |c| refresh_in(c, &keys, &token)).await
+}
+
+fn refresh_in(conn: &mut DbConn, keys: &Keys, token: &str) -> ApiResult<Refreshed> {
+    let Some((id, secret)) = split_credential(token.trim(), REFRESH_PREFIX) else {
+        return Ok(Refreshed::Invalid);
+    };
+    let Some(row) = refresh::find(conn, id)? else {
+        return Ok(Refreshed::Invalid);
+    };
+    if !secret_matches(secret, &row.secret_hash) {
+        return Ok(Refreshed::Invalid);
+    }
+    if row.rotated || !refresh::rotate(conn, id)? {
+        refresh::delete_family(conn, &row.family)?;
+        return Ok(Refreshed::Reused);
+    }
+    if row.expires < now() {
+        return Ok(Refreshed::Invalid);
+    }
+    let Some(user) = users::find(conn, &row.user_id)? else {
+        return Ok(Refreshed::Invalid);
+    };
+    if user.token_version != row.token_version
+        || !user.verified
+        || accounts::blocked(conn, &user.account_id)?
+    {
+        return Ok(Refreshed::Invalid);
+    }
+    Ok(Refreshed::Ok(Box::new(session(
+        conn, keys, row.family, user,
+    )?)))
+}
+
+/// End the presented credential (its access token and refresh family, or the personal access
+/// token), or with `everywhere` every credential of the user.
+pub async fn logout(state: &AppState, caller: Caller, everywhere: bool) -> ApiResult<()> {
+    state.tx(move |c| logout_in(c, &caller, everywhere)).await
+}
+
+fn logout_in(conn: &mut DbConn, caller: &Caller, everywhere: bool) -> ApiResult<()> {
+    if everywhere {
+        users::bump_token_version(conn, caller.id())?;
+        refresh::delete_for_user(conn, caller.id())?;
+        crate::db::audit::record(
+            conn,
+            &caller.meta,
+            "user.logout_everywhere",
+            Some(caller.account_id()),
+            Some(caller.id()),
+        )?;
+        return Ok(());
+    }
+    match &caller.credential {
+        Credential::Access { jti, exp, sid } => {
+            revoked::revoke(conn, jti, *exp, crate::db::models::now_secs())?;
+            if let Some(family) = sid {
+                refresh::delete_family(conn, family)?;
+            }
+        }
+        Credential::Pat { id } => {
+            pats::delete(conn, id)?;
+        }
+    }
+    crate::db::audit::record(
+        conn,
+        &caller.meta,
+        "user.logout",
+        Some(caller.account_id()),
+        Some(caller.id()),
+    )?;
+    Ok(())
+}
+
+/// Set a new password and end every earlier credential of the user.
+pub fn set_password(conn: &mut DbConn, user_id: &str, hash: &str) -> ApiResult<()> {
+    users::set_password(conn, user_id, hash)?;
+    refresh::delete_for_user(conn, user_id)?;
+    Ok(())
+}
+
+// Registration, invitations and password resets.
+
+/// Change one's own password: the current one must match (400 otherwise); every older
+/// credential ends.
+pub async fn change_password(
+    state: &AppState,
+    caller: Caller,
+    current: String,
+    new: String,
+) -> ApiResult<()> {
+    if current.len() > MAX_PASSWORD_BYTES {
+        return Err(ApiError::invalid("currentPassword: does not match"));
+    }
+    let stored = caller.user.password_hash.clone();
+    if !state.hasher.verify(current, stored).await? {
+        return Err(ApiError::invalid("currentPassword: does not match"));
+    }
+    let hash = state.hasher.hash(new).await?;
+    state
+        .tx(move |c| {
+            set_password(c, caller.id(), &hash)?;
+            crate::db::audit::record(
+                c,
+                &caller.meta,
+                "user.password",
+                Some(caller.account_id()),
+                Some(caller.id()),
+            )?;
+            Ok(())
+        })
+        .await
+}
