@@ -177,7 +177,7 @@ impl Config {
                 ));
             }
         }
-        let cores = crate::cores() as i64;
+        let cores = cores() as i64;
         let login_max_failures = int("LOGIN_MAX_FAILURES", 10, 1, 1000)? as i32;
         let login_ip_max_failures = int("LOGIN_IP_MAX_FAILURES", 100, 1, 100_000)? as i32;
         let login_lock_secs = int("LOGIN_LOCK_SECS", 900, 1, 86_400)?;
@@ -213,6 +213,13 @@ fn random_secret() -> Vec<u8> {
         uuid::Uuid::new_v4().simple()
     )
     .into_bytes()
+}
+
+/// The machine's cores (what the hashing threads, the workers and the pools are sized by).
+pub fn cores() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
 }
 
 #[cfg(test)]

@@ -14,19 +14,14 @@ pub mod secrets;
 pub mod service;
 pub mod state;
 
+pub use config::cores;
+
 use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
 use config::Config;
 use service::bootstrap::{create_owner, Bootstrap};
 use state::AppState;
 use std::net::TcpListener;
-
-/// The machine's cores (what the hashing threads, the workers and the pools are sized by).
-pub fn cores() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2)
-}
 
 /// Migrate, open the pool and create the first owner when the settings ask for one.
 pub fn prepare(config: Config) -> Result<web::Data<AppState>, String> {

@@ -72,7 +72,7 @@ pub struct Hasher {
 
 impl Hasher {
     pub fn new(cost: u32, queue_limit: usize) -> Hasher {
-        let cores = crate::cores();
+        let cores = crate::config::cores();
         let started = std::time::Instant::now();
         let dummy_hash =
             bcrypt::hash("accountd-dummy-password", cost).expect("bcrypt cost is validated");

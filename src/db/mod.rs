@@ -159,7 +159,7 @@ pub fn build_pool(url: &str, size: u32) -> Result<DbPool, String> {
     let size = match Backend::of(url) {
         // One file, one writer at a time: a few connections serve reads in parallel; more
         // than two per core only add thread switches.
-        Backend::Sqlite => size.min(2 * crate::cores() as u32).max(2),
+        Backend::Sqlite => size.min(2 * crate::config::cores() as u32).max(2),
         Backend::Postgres => size,
     };
     Pool::builder()

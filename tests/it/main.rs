@@ -6,6 +6,7 @@ mod common;
 mod flows;
 mod fuzz;
 mod groups;
+mod layers;
 mod ops;
 mod rpc;
 mod security;
