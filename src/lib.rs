@@ -4,6 +4,7 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod db;
+pub mod domain;
 pub mod error;
 pub mod ids;
 pub mod mail;

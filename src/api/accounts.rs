@@ -4,9 +4,10 @@ use super::body::Json;
 use super::extract::{Admin, Owner};
 use super::page::Page;
 use super::views::{AccountView, UserView};
-use super::{check, created, no_errors, not_blank, ok};
+use super::{check, created, no_errors, not_blank, ok, parsed};
 use crate::auth::{Caller, Presented};
 use crate::db::models::{Account, User};
+use crate::domain::{Email, Seats, MAX_SEATS};
 use crate::error::ApiResult;
 use crate::ids::chosen_or_new;
 use crate::pagination::Cursor;
@@ -43,7 +44,7 @@ pub struct CreateAccount {
     #[schema(min_length = 1, max_length = 200)]
     name: String,
     /// The account's email, and its first user's (unique among accounts, and among users).
-    #[validate(email, length(max = 254))]
+    #[validate(custom(function = "super::email_rule"))]
     #[schema(format = Email, max_length = 254)]
     email: String,
     /// Default: the plan `default`.
@@ -51,7 +52,7 @@ pub struct CreateAccount {
     #[schema(min_length = 1, max_length = 64)]
     plan_id: Option<String>,
     /// Default 0.
-    #[validate(range(min = 0, max = 1_000_000_000))]
+    #[validate(range(min = 0, max = MAX_SEATS))]
     #[schema(minimum = 0, maximum = 1_000_000_000)]
     device_seats: Option<i64>,
     /// Optional own id for imports; the server makes a UUID otherwise.
@@ -88,10 +89,10 @@ pub async fn create(
     let new = NewAccount {
         id,
         name: b.name,
-        email: Some(b.email),
+        email: Some(parsed("email", Email::parse(b.email))?),
         plan_id: b.plan_id,
         parent_id: None,
-        device_seats: b.device_seats.unwrap_or(0),
+        device_seats: parsed("deviceSeats", Seats::parse(b.device_seats.unwrap_or(0)))?,
     };
     let (account, user) = service::create_top_level(&state, caller, new).await?;
     Ok(created(CreatedAccount {
@@ -143,7 +144,7 @@ pub struct UpdateAccount {
     #[schema(min_length = 1, max_length = 200)]
     name: Option<String>,
     /// Unique among accounts.
-    #[validate(email, length(max = 254))]
+    #[validate(custom(function = "super::email_rule"))]
     #[schema(format = Email, max_length = 254)]
     email: Option<String>,
     /// Accepted only to be refused with a clear message: plans change through `/plan`.

@@ -3,9 +3,10 @@
 
 use super::body::{Fields, Json};
 use super::users::Password;
-use super::{check, created, username_rule};
+use super::{check, created, parsed, username_rule};
 use crate::auth::password::check_password;
 use crate::db::audit::Meta;
+use crate::domain::{is_login_name, Email, Username};
 use crate::error::{ApiError, ApiResult};
 use crate::service::registration::{self as service, Registration};
 use crate::service::sessions::{self, Refreshed};
@@ -25,7 +26,7 @@ type State = web::Data<AppState>;
 #[derive(Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Register {
-    #[validate(email, length(max = 254))]
+    #[validate(custom(function = "super::email_rule"))]
     #[schema(format = Email, max_length = 254)]
     pub email: String,
     #[schema(value_type = Password)]
@@ -57,9 +58,12 @@ impl Register {
         check_password("password", &self.password, &mut errors);
         check(&self, errors)?;
         Ok(Registration {
-            email: self.email,
+            email: parsed("email", Email::parse(self.email))?,
             password: self.password,
-            username: self.username,
+            username: self
+                .username
+                .map(|u| parsed("username", Username::parse(u)))
+                .transpose()?,
             name: self.name,
         })
     }
@@ -141,7 +145,7 @@ pub async fn confirm(
 #[derive(Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Forgot {
-    #[validate(email, length(max = 254))]
+    #[validate(custom(function = "super::email_rule"))]
     #[schema(format = Email, max_length = 254)]
     email: String,
 }
@@ -354,7 +358,9 @@ pub async fn token(
                     "username and password are required",
                 );
             };
-            if username.len() > 254 || password.len() > crate::auth::password::MAX_PASSWORD_BYTES {
+            if !is_login_name(&username)
+                || password.len() > crate::auth::password::MAX_PASSWORD_BYTES
+            {
                 return oauth_error(
                     StatusCode::BAD_REQUEST,
                     OAuthErrorCode::InvalidGrant,

@@ -3,8 +3,9 @@
 //! change comes from (`Meta`). The checking itself is `auth::authenticate`.
 
 use super::middleware::RequestId;
-use crate::auth::{authenticate, Caller, Presented, Role, PAT_PREFIX};
+use crate::auth::{authenticate, Caller, Presented, PAT_PREFIX};
 use crate::db::audit::Meta;
+use crate::domain::Role;
 use crate::error::ApiError;
 use crate::state::AppState;
 use actix_web::dev::Payload;
@@ -120,7 +121,7 @@ impl FromRequest for Caller {
 
 /// The caller, if its role is at least `role` (403 otherwise).
 pub fn at_least(caller: Caller, role: Role) -> Result<Caller, ApiError> {
-    if caller.role < role {
+    if caller.role() < role {
         return Err(ApiError::forbidden(format!(
             "this call requires the {role} role"
         )));

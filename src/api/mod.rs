@@ -21,6 +21,7 @@ pub mod views;
 pub use extract::meta_of;
 pub use page::{paged, PAGE};
 
+use crate::domain::{Email, Username};
 use crate::error::{ApiError, ApiResult};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::Method;
@@ -167,17 +168,31 @@ pub fn not_blank(s: &str) -> Result<(), ValidationError> {
     Ok(())
 }
 
-/// Usernames: 1-64 characters, no `@` (so a login name is never mistaken for an email)
-/// and no spaces or control characters.
+/// `domain::Email`'s rule, as the validator names it.
+pub fn email_rule(s: &str) -> Result<(), ValidationError> {
+    rule("email", Email::parse(s.to_string()).map(drop))
+}
+
+/// `domain::Username`'s rule, as the validator names it.
 pub fn username_rule(s: &str) -> Result<(), ValidationError> {
-    let n = s.chars().count();
-    if !(1..=64).contains(&n)
-        || s.chars()
-            .any(|c| c == '@' || c.is_whitespace() || c.is_control())
-    {
-        return Err(ValidationError::new("username").with_message(
-            "must be 1 to 64 characters without '@', spaces or control characters".into(),
-        ));
-    }
-    Ok(())
+    rule("username", Username::parse(s.to_string()).map(drop))
+}
+
+fn rule(code: &'static str, r: Result<(), &'static str>) -> Result<(), ValidationError> {
+    r.map_err(|m| ValidationError::new(code).with_message(m.into()))
+}
+
+/// `Ok`'s value, or the field's problem added to `errors`.
+pub fn problem<T>(
+    errors: &mut Vec<String>,
+    field: &str,
+    r: Result<T, impl std::fmt::Display>,
+) -> Option<T> {
+    r.map_err(|e| errors.push(format!("{field}: {e}"))).ok()
+}
+
+/// A field whose rule the body's validation has already applied: parsing it again cannot fail,
+/// but if it did, it would answer 400 like the validation.
+pub fn parsed<T>(field: &str, r: Result<T, impl std::fmt::Display>) -> ApiResult<T> {
+    r.map_err(|e| ApiError::invalid(format!("{field}: {e}")))
 }

@@ -4,8 +4,9 @@
 
 use super::body::read_body;
 use super::extract::{at_least, optional_caller};
-use crate::auth::{Caller, Role};
+use crate::auth::Caller;
 use crate::db::audit::Meta;
+use crate::domain::Role;
 use crate::error::{ApiError, ApiResult};
 use crate::pagination::{PageRequest, MAX_LIMIT};
 use crate::service::{groups, registration, sessions, tokens, users};

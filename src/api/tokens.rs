@@ -205,6 +205,6 @@ pub async fn validate(
     Ok(ok(TokenUser {
         id: user.id,
         account_id: user.account_id,
-        role: user.role,
+        role: user.role.to_string(),
     }))
 }

@@ -5,9 +5,10 @@ use super::body::{Fields, Json};
 use super::extract::{Admin, Owner};
 use super::page::{Page, Params};
 use super::views::AccountView;
-use super::{check, created, no_errors, ok};
+use super::{check, created, no_errors, ok, problem};
 use crate::auth::Caller;
 use crate::db::models::Account;
+use crate::domain::{Email, Seats, MAX_SEATS};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::chosen_or_new;
 use crate::service::accounts::NewAccount;
@@ -23,18 +24,10 @@ use validator::Validate;
 type State = web::Data<AppState>;
 type Id = web::Path<String>;
 
-const MAX_SEATS: i64 = 1_000_000_000;
-
 fn check_name(name: &str, field: &str, errors: &mut Vec<String>) {
     let n = name.chars().count();
     if name.trim().is_empty() || n > 200 {
         errors.push(format!("{field}: must be 1 to 200 characters, not blank"));
-    }
-}
-
-fn check_seats(seats: i64, field: &str, errors: &mut Vec<String>) {
-    if !(0..=MAX_SEATS).contains(&seats) {
-        errors.push(format!("{field}: must be between 0 and {MAX_SEATS}"));
     }
 }
 
@@ -207,12 +200,8 @@ pub async fn create_child(
         Some(n) => check_name(n, "name", &mut errors),
         None => errors.push("name: is required".into()),
     }
-    if let Some(e) = &email {
-        if !validator::ValidateEmail::validate_email(e) || e.len() > 254 {
-            errors.push("email: not a valid email address".into());
-        }
-    }
-    check_seats(seats, "deviceSeats", &mut errors);
+    let email = email.and_then(|e| problem(&mut errors, "email", Email::parse(e)));
+    let seats = problem(&mut errors, "deviceSeats", Seats::parse(seats));
     let child_id = chosen_or_new(child_id.as_deref(), "id", &mut errors);
     no_errors(errors)?;
     let new = NewAccount {
@@ -221,7 +210,7 @@ pub async fn create_child(
         email,
         plan_id: None,
         parent_id: None,
-        device_seats: seats,
+        device_seats: seats.unwrap_or(Seats::ZERO),
     };
     let child = service::create_child(&state, caller, id.into_inner(), new).await?;
     Ok(created(child.into_view()))
@@ -286,20 +275,21 @@ pub async fn edit(
     body: Fields,
 ) -> ApiResult<HttpResponse> {
     let mut f = body.reader();
-    let edit = service::AccountEdit {
-        name: f.string(&["name", "account_name"]),
-        device_seats: f.int(&["deviceSeats", "device_seats"]),
-        suspended: f.bool(&["suspended"]),
-    };
+    let name = f.string(&["name", "account_name"]);
+    let seats = f.int(&["deviceSeats", "device_seats"]);
+    let suspended = f.bool(&["suspended"]);
     let mut errors = std::mem::take(&mut f.errors);
     f.finish()?;
-    if let Some(n) = &edit.name {
+    if let Some(n) = &name {
         check_name(n, "account_name", &mut errors);
     }
-    if let Some(s) = edit.device_seats {
-        check_seats(s, "device_seats", &mut errors);
-    }
+    let seats = seats.and_then(|s| problem(&mut errors, "device_seats", Seats::parse(s)));
     no_errors(errors)?;
+    let edit = service::AccountEdit {
+        name,
+        device_seats: seats,
+        suspended,
+    };
     service::edit(&state, caller, id.into_inner(), edit).await?;
     Ok(ok(AccountEdited {
         message: Success::Success,
@@ -310,7 +300,7 @@ pub async fn edit(
 #[derive(Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MintSeats {
-    #[validate(range(min = 1, max = 1_000_000_000))]
+    #[validate(range(min = 1, max = MAX_SEATS))]
     #[schema(minimum = 1, maximum = 1_000_000_000)]
     seats: i64,
 }

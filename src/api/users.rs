@@ -5,12 +5,13 @@ use super::body::Json;
 use super::extract::Admin;
 use super::tokens::RoleName;
 use super::views::{rfc3339, AccountView, UserView};
-use super::{check, created, no_errors, ok, username_rule};
+use super::{check, created, no_errors, ok, parsed, username_rule};
 use crate::auth::password::check_password;
 use crate::auth::Caller;
-use crate::auth::Role;
 use crate::db::models::User;
 use crate::db::users::{UserChanges, UserFilter};
+use crate::domain::Role;
+use crate::domain::{is_login_name, Email, Username};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::chosen_or_new;
 use crate::pagination::PageRequest;
@@ -99,7 +100,7 @@ fn parse_role(role: &str, errors: &mut Vec<String>) -> Role {
 #[derive(Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CreateUser {
-    #[validate(email, length(max = 254))]
+    #[validate(custom(function = "super::email_rule"))]
     #[schema(format = Email, max_length = 254)]
     pub email: String,
     #[schema(value_type = RoleName)]
@@ -163,8 +164,11 @@ impl CreateUser {
         check(&self, errors)?;
         Ok(service::Create {
             id,
-            email: self.email,
-            username: self.username,
+            email: parsed("email", Email::parse(self.email))?,
+            username: self
+                .username
+                .map(|u| parsed("username", Username::parse(u)))
+                .transpose()?,
             first: self.first,
             last: self.last,
             role,
@@ -247,9 +251,7 @@ pub struct FindUsers {
 pub async fn find(caller: Caller, state: State, body: Json<FindUsers>) -> ApiResult<HttpResponse> {
     let b = body.0;
     let mut errors = vec![];
-    if let Some(r) = &b.role {
-        parse_role(r, &mut errors);
-    }
+    let role = b.role.as_deref().map(|r| parse_role(r, &mut errors));
     let limit = b.limit.map(|l| l.to_string());
     let page = PageRequest::parse(
         limit.as_deref(),
@@ -262,7 +264,7 @@ pub async fn find(caller: Caller, state: State, body: Json<FindUsers>) -> ApiRes
     let filter = UserFilter {
         id: b.id,
         email: b.email,
-        role: b.role,
+        role,
         account_id: b.account_id,
         subtree: None,
     };
@@ -377,7 +379,7 @@ pub async fn login(
         (None, None) => return Err(ApiError::invalid("email: is required (or username)")),
     };
     let mut errors = vec![];
-    if identity.is_empty() || identity.len() > 254 {
+    if !is_login_name(&identity) {
         errors.push("email: must be 1 to 254 characters".into());
     }
     if b.password.len() > crate::auth::password::MAX_PASSWORD_BYTES {
@@ -438,7 +440,7 @@ pub struct UpdateUser {
     #[schema(min_length = 1, max_length = 64)]
     id: Option<String>,
     /// A new address: pending codes end and an invited user gets a new invitation there.
-    #[validate(email, length(max = 254))]
+    #[validate(custom(function = "super::email_rule"))]
     #[schema(format = Email, max_length = 254)]
     email: Option<String>,
     #[validate(length(max = 100))]

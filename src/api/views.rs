@@ -102,11 +102,11 @@ impl User {
             username: self.username.clone(),
             first: self.first.clone(),
             last: self.last.clone(),
-            role: self.role.clone(),
+            role: self.role.to_string(),
             preferences: serde_json::from_str(&self.preferences)
                 .unwrap_or_else(|_| Value::Object(Default::default())),
             verified: self.verified,
-            status: self.status.clone(),
+            status: self.status.as_str().to_string(),
             created: rfc3339(self.created),
             activity: rfc3339(self.activity),
         }

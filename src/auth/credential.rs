@@ -5,11 +5,11 @@
 //! credential off the request (`Presented`); the use cases receive the checked `Caller`.
 
 use super::jwt::{Claims, Keys};
-use super::Role;
 use crate::db::audit::Meta;
 use crate::db::models::{now, Account, User};
 use crate::db::users::{Check, CredentialCheck};
 use crate::db::{pats, users, DbConn, Store};
+use crate::domain::Role;
 use crate::error::{ApiError, ApiResult};
 use crate::secrets::{secret_matches, split_credential};
 
@@ -19,7 +19,6 @@ pub const PAT_PREFIX: &str = "pat_";
 #[derive(Clone, Debug)]
 pub struct Caller {
     pub user: User,
-    pub role: Role,
     pub credential: Credential,
     /// Who and where, for the audit log of the changes this caller makes.
     pub meta: Meta,
@@ -45,8 +44,11 @@ impl Caller {
     pub fn account_id(&self) -> &str {
         &self.user.account_id
     }
+    pub fn role(&self) -> Role {
+        self.user.role
+    }
     pub fn is_owner(&self) -> bool {
-        self.role == Role::Owner
+        self.role() == Role::Owner
     }
 }
 
@@ -128,7 +130,7 @@ fn jwt_claims(keys: &Keys, token: &str) -> ApiResult<Claims> {
 /// (no removal, role or password change, logout everywhere), the token is not revoked, its
 /// login session (if any) still exists, and no account at or above the user's is suspended or
 /// closed.
-fn judge(found: Option<CredentialCheck>, version: i64) -> ApiResult<(User, Role, About)> {
+fn judge(found: Option<CredentialCheck>, version: i64) -> ApiResult<(User, About)> {
     let revoked_msg = || ApiError::unauthorized("token revoked");
     let found = found.ok_or_else(revoked_msg)?;
     // A token of a login session lives only as long as the session: logout and a detected
@@ -139,8 +141,6 @@ fn judge(found: Option<CredentialCheck>, version: i64) -> ApiResult<(User, Role,
     if found.blocked {
         return Err(ApiError::forbidden("account suspended"));
     }
-    let role = Role::parse_assignable(&found.user.role)
-        .ok_or_else(|| ApiError::internal("stored role invalid"))?;
     let about = match found.account {
         Some((account, in_subtree)) => About {
             account: Some(account),
@@ -151,7 +151,7 @@ fn judge(found: Option<CredentialCheck>, version: i64) -> ApiResult<(User, Role,
             in_subtree: false,
         },
     };
-    Ok((found.user, role, about))
+    Ok((found.user, about))
 }
 
 /// The caller of an access token, from its claims and what the credential statement found.
@@ -160,7 +160,7 @@ fn jwt_caller(
     found: Option<CredentialCheck>,
     meta: Meta,
 ) -> ApiResult<(Caller, About)> {
-    let (user, role, about) = judge(found, claims.ver)?;
+    let (user, about) = judge(found, claims.ver)?;
     if user.account_id != claims.acc {
         return Err(ApiError::unauthorized("token revoked"));
     }
@@ -169,14 +169,13 @@ fn jwt_caller(
         exp: claims.exp,
         sid: claims.sid,
     };
-    Ok((caller(user, role, credential, meta), about))
+    Ok((caller(user, credential, meta), about))
 }
 
-fn caller(user: User, role: Role, credential: Credential, meta: Meta) -> Caller {
+fn caller(user: User, credential: Credential, meta: Meta) -> Caller {
     let meta = meta.by(&user.id);
     Caller {
         user,
-        role,
         credential,
         meta,
     }
@@ -204,11 +203,11 @@ fn check_pat(
         session: None,
         account,
     };
-    let (user, role, about) = judge(users::for_credential(conn, &check)?, pat.token_version)?;
+    let (user, about) = judge(users::for_credential(conn, &check)?, pat.token_version)?;
     // lastUsed at most once a minute, so reads do not become a write storm.
     if pat.last_used.is_none_or(|t| ts - t >= 60_000_000) {
         pats::touch(conn, &pat.id, ts)?;
     }
     let credential = Credential::Pat { id: pat.id };
-    Ok((caller(user, role, credential, meta), about))
+    Ok((caller(user, credential, meta), about))
 }

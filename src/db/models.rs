@@ -1,6 +1,7 @@
 //! Rows as stored.
 
 use super::schema::{accounts, plans, users};
+use crate::domain::{Role, UserStatus};
 use chrono::Utc;
 use diesel::prelude::*;
 
@@ -42,10 +43,12 @@ pub struct User {
     pub username_lower: Option<String>,
     pub first: Option<String>,
     pub last: Option<String>,
-    pub role: String,
+    #[diesel(serialize_as = String, deserialize_as = String)]
+    pub role: Role,
     pub preferences: String,
     pub verified: bool,
-    pub status: String,
+    #[diesel(serialize_as = String, deserialize_as = String)]
+    pub status: UserStatus,
     pub password_hash: Option<String>,
     pub token_version: i64,
     pub created: i64,

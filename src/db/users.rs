@@ -4,6 +4,7 @@ use super::accounts::{in_subtree_sql, AccountColumns};
 use super::models::{Account, User};
 use super::schema::users::{self, dsl};
 use super::DbConn;
+use crate::domain::{Role, UserStatus};
 use crate::pagination::PageRequest;
 use diesel::dsl::sql;
 use diesel::prelude::*;
@@ -289,7 +290,7 @@ pub fn by_login(conn: &mut DbConn, name: &str) -> QueryResult<Option<User>> {
 
 pub fn insert(conn: &mut DbConn, user: &User) -> QueryResult<()> {
     diesel::insert_into(users::table)
-        .values(user)
+        .values(user.clone())
         .execute(conn)
         .map(|_| ())
 }
@@ -299,7 +300,7 @@ pub fn insert(conn: &mut DbConn, user: &User) -> QueryResult<()> {
 pub struct UserFilter {
     pub id: Option<String>,
     pub email: Option<String>,
-    pub role: Option<String>,
+    pub role: Option<Role>,
     pub account_id: Option<String>,
     /// The users of this account and of every descendant.
     pub subtree: Option<String>,
@@ -314,7 +315,7 @@ pub fn list(conn: &mut DbConn, f: &UserFilter, page: &PageRequest) -> QueryResul
         q = q.filter(dsl::email_lower.eq(e.to_lowercase()));
     }
     if let Some(r) = &f.role {
-        q = q.filter(dsl::role.eq(r.clone()));
+        q = q.filter(dsl::role.eq(r.as_str()));
     }
     if let Some(a) = &f.account_id {
         q = q.filter(dsl::account_id.eq(a.clone()));
@@ -343,14 +344,14 @@ pub fn list(conn: &mut DbConn, f: &UserFilter, page: &PageRequest) -> QueryResul
 pub fn count_admins(conn: &mut DbConn, account_id: &str) -> QueryResult<i64> {
     dsl::users
         .filter(dsl::account_id.eq(account_id))
-        .filter(dsl::role.eq_any(["admin", "owner"]))
+        .filter(dsl::role.eq_any([Role::Admin.as_str(), Role::Owner.as_str()]))
         .count()
         .get_result(conn)
 }
 
 pub fn count_owners(conn: &mut DbConn) -> QueryResult<i64> {
     dsl::users
-        .filter(dsl::role.eq("owner"))
+        .filter(dsl::role.eq(Role::Owner.as_str()))
         .count()
         .get_result(conn)
 }
@@ -387,10 +388,10 @@ pub fn update(conn: &mut DbConn, id: &str, changes: &UserChanges) -> QueryResult
 }
 
 /// Change the role and end every credential issued for the old one.
-pub fn set_role(conn: &mut DbConn, id: &str, role: &str) -> QueryResult<()> {
+pub fn set_role(conn: &mut DbConn, id: &str, role: Role) -> QueryResult<()> {
     diesel::update(dsl::users.find(id))
         .set((
-            dsl::role.eq(role),
+            dsl::role.eq(role.as_str()),
             dsl::token_version.eq(dsl::token_version + 1),
         ))
         .execute(conn)
@@ -427,7 +428,7 @@ pub fn touch_if_unchanged(conn: &mut DbConn, user: &User, now: i64) -> QueryResu
             .find(&user.id)
             .filter(dsl::token_version.eq(user.token_version))
             .filter(dsl::password_hash.eq(hash))
-            .filter(dsl::role.eq(&user.role))
+            .filter(dsl::role.eq(user.role.as_str()))
             .filter(dsl::account_id.eq(&user.account_id)),
     )
     .set(dsl::activity.eq(now))
@@ -442,7 +443,7 @@ pub fn delete_all_in_account(conn: &mut DbConn, account_id: &str) -> QueryResult
 pub fn count_owners_in_account(conn: &mut DbConn, account_id: &str) -> QueryResult<i64> {
     dsl::users
         .filter(dsl::account_id.eq(account_id))
-        .filter(dsl::role.eq("owner"))
+        .filter(dsl::role.eq(Role::Owner.as_str()))
         .count()
         .get_result(conn)
 }
@@ -451,7 +452,7 @@ pub fn count_owners_in_account(conn: &mut DbConn, account_id: &str) -> QueryResu
 pub fn count_owners_in_subtree(conn: &mut DbConn, root: &str) -> QueryResult<i64> {
     dsl::users
         .filter(in_subtree_sql("users.account_id", root))
-        .filter(dsl::role.eq("owner"))
+        .filter(dsl::role.eq(Role::Owner.as_str()))
         .count()
         .get_result(conn)
 }
@@ -466,7 +467,10 @@ pub fn set_verified(conn: &mut DbConn, id: &str) -> QueryResult<()> {
 /// The user proved its address and has a password: active and verified.
 pub fn activate(conn: &mut DbConn, id: &str) -> QueryResult<()> {
     diesel::update(dsl::users.find(id))
-        .set((dsl::verified.eq(true), dsl::status.eq("active")))
+        .set((
+            dsl::verified.eq(true),
+            dsl::status.eq(UserStatus::Active.as_str()),
+        ))
         .execute(conn)
         .map(|_| ())
 }

@@ -1,10 +1,10 @@
 //! Visibility and management rules. Outside the caller's tree a resource answers 404,
 //! so nobody learns what exists beyond what they may see.
 
-use crate::auth::Role;
 use crate::auth::{About, Caller};
 use crate::db::models::{Account, User};
 use crate::db::{accounts, DbConn};
+use crate::domain::Role;
 use crate::error::{ApiError, ApiResult};
 
 /// A role may grant only roles up to its own.
@@ -17,10 +17,6 @@ pub fn can_manage(caller: Role, target: Role) -> bool {
     target <= caller
 }
 
-pub fn stored_role(user: &User) -> ApiResult<Role> {
-    Role::parse_assignable(&user.role).ok_or_else(|| ApiError::internal("stored role invalid"))
-}
-
 /// Owner: every account; admin: its own and every descendant; user: its own. Whether the
 /// account lies in the caller's subtree is asked for admins only.
 pub fn may_see_account(
@@ -28,7 +24,7 @@ pub fn may_see_account(
     account_id: &str,
     in_subtree: impl FnOnce() -> diesel::QueryResult<bool>,
 ) -> ApiResult<bool> {
-    Ok(match caller.role {
+    Ok(match caller.role() {
         Role::Owner => true,
         Role::Admin => in_subtree()?,
         _ => account_id == caller.account_id(),
@@ -91,7 +87,7 @@ pub fn open_account_locked(conn: &mut DbConn, caller: &Caller, id: &str) -> ApiR
 pub fn visible_user(conn: &mut DbConn, caller: &Caller, user: Option<User>) -> ApiResult<User> {
     let user = user.ok_or_else(no_such_user)?;
     let visible = user.id == caller.id()
-        || match caller.role {
+        || match caller.role() {
             Role::Owner => true,
             Role::Admin => accounts::is_in_subtree(conn, caller.account_id(), &user.account_id)?,
             _ => false,
@@ -111,7 +107,7 @@ pub fn visible_user_by_id(conn: &mut DbConn, caller: &Caller, id: &str) -> ApiRe
 /// A visible user whose role is not above the caller's (403 otherwise).
 pub fn managed_user(conn: &mut DbConn, caller: &Caller, user: Option<User>) -> ApiResult<User> {
     let user = visible_user(conn, caller, user)?;
-    if !can_manage(caller.role, stored_role(&user)?) {
+    if !can_manage(caller.role(), user.role) {
         return Err(ApiError::forbidden(
             "cannot manage a user with a role above your own",
         ));
@@ -126,7 +122,7 @@ pub fn check_no_owner_below(
     id: &str,
     verb: &str,
 ) -> ApiResult<()> {
-    if caller.role != Role::Owner && crate::db::users::count_owners_in_subtree(conn, id)? > 0 {
+    if caller.role() != Role::Owner && crate::db::users::count_owners_in_subtree(conn, id)? > 0 {
         return Err(ApiError::forbidden(format!(
             "cannot {verb} an account that holds an owner"
         )));

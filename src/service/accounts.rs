@@ -3,11 +3,11 @@
 use super::access;
 use super::access::{check_no_owner_below, no_such_account, open_account_locked, visible_account};
 use super::users::{self as user_service, NewUser};
-use crate::auth::Role;
 use crate::auth::{authenticate, Caller, Presented};
 use crate::db::accounts::{self as store, Scope};
 use crate::db::models::{now, Account, User};
 use crate::db::{plans, users, DbConn};
+use crate::domain::{Email, Role, Seats};
 use crate::error::{ApiError, ApiResult};
 use crate::pagination::PageRequest;
 use crate::state::AppState;
@@ -15,10 +15,10 @@ use crate::state::AppState;
 pub struct NewAccount {
     pub id: String,
     pub name: String,
-    pub email: Option<String>,
+    pub email: Option<Email>,
     pub plan_id: Option<String>,
     pub parent_id: Option<String>,
-    pub device_seats: i64,
+    pub device_seats: Seats,
 }
 
 pub fn insert(conn: &mut DbConn, n: NewAccount) -> ApiResult<Account> {
@@ -30,11 +30,11 @@ pub fn insert(conn: &mut DbConn, n: NewAccount) -> ApiResult<Account> {
     let account = Account {
         id: n.id,
         name: n.name,
-        email_lower: n.email.as_ref().map(|e| e.to_lowercase()),
-        email: n.email,
+        email_lower: n.email.as_ref().map(|e| e.as_str().to_lowercase()),
+        email: n.email.map(String::from),
         plan_id,
         parent_id: n.parent_id,
-        device_seats: n.device_seats,
+        device_seats: n.device_seats.get(),
         used_devices: 0,
         suspended: false,
         closed: false,
@@ -128,7 +128,7 @@ fn list_in(
     email: Option<&str>,
     page: &PageRequest,
 ) -> ApiResult<Vec<Account>> {
-    let scope = match caller.role {
+    let scope = match caller.role() {
         Role::Owner => Scope::All,
         Role::Admin => Scope::Subtree(caller.account_id().to_string()),
         _ => Scope::Only(caller.account_id().to_string()),
@@ -223,7 +223,7 @@ pub async fn close(state: &AppState, caller: Caller, id: String) -> ApiResult<Ac
 
 fn close_in(conn: &mut DbConn, caller: &Caller, id: &str) -> ApiResult<Account> {
     let account = visible_account(conn, caller, id)?;
-    if caller.role != Role::Owner && account.id != caller.account_id() {
+    if caller.role() != Role::Owner && account.id != caller.account_id() {
         return Err(ApiError::forbidden(
             "an admin closes only its own account; delete empty descendants instead",
         ));

@@ -1,8 +1,8 @@
 //! The first owner: `accountd bootstrap` and `OWNER_EMAIL`/`OWNER_PASSWORD` at start.
 
 use super::users::{self as user_service, NewUser};
-use crate::auth::Role;
 use crate::db::{users, DbConn};
+use crate::domain::{Email, Role, Seats};
 use crate::error::{ApiError, ApiResult};
 
 #[derive(Debug, PartialEq, Eq)]
@@ -14,9 +14,9 @@ pub enum Bootstrap {
 }
 
 /// Create an owner (and an operator account for it) unless that email is already an owner.
-pub fn bootstrap_owner(
+fn bootstrap_owner(
     conn: &mut DbConn,
-    email: &str,
+    email: Email,
     password_hash: String,
     only_if_no_owner: bool,
 ) -> ApiResult<Bootstrap> {
@@ -26,8 +26,8 @@ pub fn bootstrap_owner(
         if only_if_no_owner && owner_exists(conn)? {
             return Ok(Bootstrap::OwnerExists);
         }
-        if let Some(existing) = users::by_email(conn, email)? {
-            return if existing.role == Role::Owner.as_str() {
+        if let Some(existing) = users::by_email(conn, email.as_str())? {
+            return if existing.role == Role::Owner {
                 Ok(Bootstrap::AlreadyOwner)
             } else {
                 Err(ApiError::conflict(
@@ -40,10 +40,10 @@ pub fn bootstrap_owner(
             super::accounts::NewAccount {
                 id: crate::ids::new_id(),
                 name: "Operator".into(),
-                email: Some(email.to_string()),
+                email: Some(email.clone()),
                 plan_id: None,
                 parent_id: None,
-                device_seats: 0,
+                device_seats: Seats::ZERO,
             },
         )?;
         let user = user_service::insert(
@@ -51,7 +51,7 @@ pub fn bootstrap_owner(
             NewUser {
                 id: crate::ids::new_id(),
                 account_id: account.id,
-                email: email.to_string(),
+                email,
                 username: None,
                 first: None,
                 last: None,
@@ -78,12 +78,12 @@ pub fn create_owner(
 ) -> Result<Bootstrap, String> {
     let mut errors = vec![];
     crate::auth::password::check_password("password", password, &mut errors);
-    if !validator::ValidateEmail::validate_email(&email) || email.len() > 254 {
-        errors.push("email: not a valid email address".into());
-    }
-    if !errors.is_empty() {
+    let email = Email::parse(email.to_string())
+        .map_err(|e| errors.push(format!("email: {e}")))
+        .ok();
+    let Some(email) = email.filter(|_| errors.is_empty()) else {
         return Err(errors.join("; "));
-    }
+    };
     let hash = crate::auth::password::hash_blocking(password, cost)?;
     bootstrap_owner(conn, email, hash, only_if_no_owner).map_err(|e| e.to_string())
 }

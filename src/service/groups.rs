@@ -2,10 +2,10 @@
 
 use super::access::{no_such_user, open_account_locked, visible_account, visible_user_by_id};
 use crate::auth::Caller;
-use crate::auth::Role;
 use crate::db::groups::{self as store, Group, Membership};
 use crate::db::models::{now, Account};
 use crate::db::DbConn;
+use crate::domain::Role;
 use crate::error::{ApiError, ApiResult};
 use crate::pagination::PageRequest;
 use crate::state::AppState;
@@ -202,7 +202,7 @@ fn list_in(
     page: &PageRequest,
 ) -> ApiResult<Vec<Group>> {
     let account = account_of(conn, caller, account_id)?;
-    let member = match (caller.role, user_id) {
+    let member = match (caller.role(), user_id) {
         (Role::User, Some(u)) if u != caller.id() => return Err(no_such_user()),
         (Role::User, _) => Some(caller.id().to_string()),
         (_, Some(u)) => Some(visible_user_by_id(conn, caller, u)?.id),
@@ -327,7 +327,7 @@ fn members_in(
     page: &PageRequest,
 ) -> ApiResult<Vec<Membership>> {
     let group = get_in(conn, caller, account_id, group_id)?;
-    if caller.role == Role::User
+    if caller.role() == Role::User
         && store::membership(conn, &group.account_id, &group.id, caller.id())?.is_none()
     {
         return Err(no_such_group());

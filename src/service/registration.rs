@@ -5,18 +5,18 @@ use super::codes::{self, bad_code, Kind};
 use super::sessions::{session, set_password, Session};
 use super::throttle;
 use super::users::{self as user_service, NewUser};
-use crate::auth::Role;
 use crate::db::audit::{self, Meta};
 use crate::db::models::{now, User};
 use crate::db::{accounts, users, DbConn};
+use crate::domain::{Email, Role, Seats, UserStatus, Username};
 use crate::error::{ApiError, ApiResult};
 use crate::mail::{templates, Mail};
 use crate::state::AppState;
 
 pub struct Registration {
-    pub email: String,
+    pub email: Email,
     pub password: String,
-    pub username: Option<String>,
+    pub username: Option<Username>,
     pub name: Option<String>,
 }
 
@@ -32,28 +32,29 @@ pub async fn register(state: &AppState, r: Registration, meta: Meta) -> ApiResul
     let email = r.email.clone();
     let outcome = state
         .tx(move |c| {
-            if users::by_email(c, &r.email)?.is_some() {
-                return Ok(Err(templates::already_registered(&r.email)));
+            let email = r.email.as_str();
+            if users::by_email(c, email)?.is_some() {
+                return Ok(Err(templates::already_registered(email)));
             }
             // A taken username is told to the mailbox too, never in the answer.
             if let Some(name) = &r.username {
-                if users::by_login(c, name)?.is_some() {
-                    return Ok(Err(templates::username_taken(&r.email, name)));
+                if users::by_login(c, name.as_str())?.is_some() {
+                    return Ok(Err(templates::username_taken(email, name.as_str())));
                 }
             }
             // The account takes the email too, unless another account already has it.
-            let account_email = accounts::by_email(c, &r.email)?
+            let account_email = accounts::by_email(c, email)?
                 .is_none()
                 .then(|| r.email.clone());
             let account = super::accounts::insert(
                 c,
                 super::accounts::NewAccount {
                     id: crate::ids::new_id(),
-                    name: r.name.unwrap_or_else(|| r.email.clone()),
+                    name: r.name.unwrap_or_else(|| r.email.as_str().to_string()),
                     email: account_email,
                     plan_id: None,
                     parent_id: None,
-                    device_seats: 0,
+                    device_seats: Seats::ZERO,
                 },
             )?;
             let user = user_service::insert(
@@ -83,7 +84,9 @@ pub async fn register(state: &AppState, r: Registration, meta: Meta) -> ApiResul
         .await?;
     match outcome {
         Ok((id, code)) => {
-            state.mailer.send(templates::confirmation(&email, &code));
+            state
+                .mailer
+                .send(templates::confirmation(email.as_str(), &code));
             Ok(id)
         }
         Err(mail) => {
@@ -190,7 +193,7 @@ pub async fn accept_invite(
 
 /// Mail a fresh invitation code to an invited user (no-op for anyone else).
 pub fn reinvite(conn: &mut DbConn, user: &User) -> ApiResult<Option<Mail>> {
-    if user.status != "invited" {
+    if user.status != UserStatus::Invited {
         return Ok(None);
     }
     let code = codes::issue(conn, Kind::Invite, &user.id)?;

@@ -8,6 +8,7 @@ use crate::auth::{Caller, Credential};
 use crate::db::audit::Meta;
 use crate::db::models::{now, Account, User};
 use crate::db::{accounts, pats, refresh, revoked, users, DbConn};
+use crate::domain::is_login_name;
 use crate::error::{ApiError, ApiResult};
 use crate::secrets::{new_credential, secret_matches, split_credential};
 use crate::state::AppState;
@@ -39,7 +40,7 @@ pub async fn login(
 ) -> ApiResult<Session> {
     // The attempt is counted before the hash is checked: a locked identity or address gets 429,
     // and parallel guesses can never get more checks than the limit.
-    if identity.is_empty() || identity.len() > 254 {
+    if !is_login_name(&identity) {
         return Err(bad_login());
     }
     // A place in the hash queue first: a refused login touches nothing else.
@@ -97,7 +98,7 @@ pub fn session(conn: &mut DbConn, keys: &Keys, family: String, user: User) -> Ap
     let (token, expires) = keys.issue(
         &user.id,
         &user.account_id,
-        &user.role,
+        user.role.as_str(),
         user.token_version,
         Some(&family),
     );

@@ -4,11 +4,11 @@
 use super::access::{managed_user, no_such_user, visible_user};
 use crate::auth::credential::check_on;
 use crate::auth::jwt::Keys;
-use crate::auth::Role;
 use crate::auth::{Caller, PAT_PREFIX};
 use crate::db::models::{now, User};
 use crate::db::pats::{self as store, Pat};
 use crate::db::{accounts, users, DbConn};
+use crate::domain::Role;
 use crate::error::{ApiError, ApiResult};
 use crate::pagination::PageRequest;
 use crate::state::AppState;
@@ -18,7 +18,7 @@ fn token_owner(conn: &mut DbConn, caller: &Caller, user_id: Option<&str>) -> Api
     match user_id {
         None => Ok(caller.user.clone()),
         Some(id) if id == caller.id() => Ok(caller.user.clone()),
-        Some(_) if caller.role < Role::Admin => Err(no_such_user()),
+        Some(_) if caller.role() < Role::Admin => Err(no_such_user()),
         Some(id) => {
             let user = users::find(conn, id)?;
             managed_user(conn, caller, user)
@@ -29,11 +29,11 @@ fn token_owner(conn: &mut DbConn, caller: &Caller, user_id: Option<&str>) -> Api
 /// An admin mints tokens only for users below its own role: a credential of a peer admin
 /// would outlive the minting admin's own demotion or removal. The owner mints for anyone.
 fn may_mint_for(caller: &Caller, user: &User) -> ApiResult<()> {
-    if user.id == caller.id() || caller.role == Role::Owner {
+    if user.id == caller.id() || caller.role() == Role::Owner {
         return Ok(());
     }
-    let role = super::access::stored_role(user)?;
-    if role >= caller.role {
+    let role = user.role;
+    if role >= caller.role() {
         return Err(ApiError::forbidden(
             "an admin mints tokens only for users below its role",
         ));
@@ -115,7 +115,7 @@ fn revoke_in(conn: &mut DbConn, caller: &Caller, id: &str) -> ApiResult<()> {
     let missing = || ApiError::not_found("no such token");
     let pat = store::find(conn, id)?.ok_or_else(missing)?;
     if pat.user_id != caller.id() {
-        if caller.role < Role::Admin {
+        if caller.role() < Role::Admin {
             return Err(missing());
         }
         let user = users::find(conn, &pat.user_id)?;
@@ -148,8 +148,8 @@ fn validate_in(conn: &mut DbConn, keys: &Keys, caller: &Caller, token: &str) -> 
     let (holder, _) =
         check_on(conn, keys, token.trim(), Default::default(), None).map_err(|_| invalid())?;
     let allowed = holder.user.id == caller.id()
-        || caller.role == Role::Owner
-        || (caller.role == Role::Admin
+        || caller.role() == Role::Owner
+        || (caller.role() == Role::Admin
             && accounts::is_in_subtree(conn, caller.account_id(), holder.account_id())?);
     if !allowed {
         return Err(invalid());

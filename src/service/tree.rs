@@ -6,10 +6,10 @@
 use super::access::{check_no_owner_below, open_account_locked, visible_account};
 use super::accounts::{insert, NewAccount};
 use crate::auth::Caller;
-use crate::auth::Role;
 use crate::db::accounts as store;
 use crate::db::models::{now, Account};
 use crate::db::DbConn;
+use crate::domain::{Role, Seats};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use std::collections::HashMap;
@@ -33,7 +33,8 @@ fn create_child_in(
     mut n: NewAccount,
 ) -> ApiResult<Account> {
     let parent = open_account_locked(conn, caller, parent_id)?;
-    if n.device_seats > 0 && !store::take_seats(conn, &parent.id, n.device_seats)? {
+    let seats = n.device_seats.get();
+    if seats > 0 && !store::take_seats(conn, &parent.id, seats)? {
         return Err(too_few_seats(conn, &parent.id)?);
     }
     n.parent_id = Some(parent.id);
@@ -61,7 +62,7 @@ fn too_few_seats(conn: &mut DbConn, id: &str) -> ApiResult<ApiError> {
 #[derive(Default)]
 pub struct AccountEdit {
     pub name: Option<String>,
-    pub device_seats: Option<i64>,
+    pub device_seats: Option<Seats>,
     pub suspended: Option<bool>,
 }
 
@@ -86,7 +87,7 @@ fn edit_in(conn: &mut DbConn, caller: &Caller, id: &str, e: AccountEdit) -> ApiR
     if e.suspended == Some(true) {
         check_no_owner_below(conn, caller, &account.id, "suspend")?;
     }
-    if let Some(seats) = e.device_seats {
+    if let Some(seats) = e.device_seats.map(Seats::get) {
         if seats < account.used_devices {
             return Err(ApiError::conflict(format!(
                 "the account has {} devices; its seats cannot go below that",
@@ -199,7 +200,7 @@ pub const MAX_TREE_DEPTH: i64 = 100;
 
 /// A plain user reads only its own account, never the accounts below it.
 fn sees_below(caller: &Caller) -> bool {
-    caller.role >= Role::Admin
+    caller.role() >= Role::Admin
 }
 
 /// The account itself, then its direct children.

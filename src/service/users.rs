@@ -1,13 +1,11 @@
 //! Users: creation, changes, roles and removal with the last-admin rules.
 
-use super::access::{
-    can_grant, managed_user, open_account_locked, stored_role, visible_account, visible_user,
-};
+use super::access::{can_grant, managed_user, open_account_locked, visible_account, visible_user};
 use crate::auth::Caller;
-use crate::auth::Role;
 use crate::db::models::{now, User};
 use crate::db::users::{self as store, UserChanges, UserFilter};
 use crate::db::{accounts, DbConn};
+use crate::domain::{Email, Role, UserStatus, Username};
 use crate::error::{ApiError, ApiResult};
 use crate::pagination::PageRequest;
 use crate::service::registration as invite;
@@ -16,8 +14,8 @@ use crate::state::AppState;
 pub struct NewUser {
     pub id: String,
     pub account_id: String,
-    pub email: String,
-    pub username: Option<String>,
+    pub email: Email,
+    pub username: Option<Username>,
     pub first: Option<String>,
     pub last: Option<String>,
     pub role: Role,
@@ -29,21 +27,20 @@ pub struct NewUser {
 pub fn insert(conn: &mut DbConn, n: NewUser) -> ApiResult<User> {
     let ts = now();
     let user = User {
-        email_lower: n.email.to_lowercase(),
-        username_lower: n.username.as_ref().map(|u| u.to_lowercase()),
+        email_lower: n.email.as_str().to_lowercase(),
+        username_lower: n.username.as_ref().map(|u| u.as_str().to_lowercase()),
         status: if n.password_hash.is_some() {
-            "active"
+            UserStatus::Active
         } else {
-            "invited"
-        }
-        .into(),
+            UserStatus::Invited
+        },
         id: n.id,
         account_id: n.account_id,
-        email: n.email,
-        username: n.username,
+        email: n.email.into(),
+        username: n.username.map(String::from),
         first: n.first,
         last: n.last,
-        role: n.role.as_str().into(),
+        role: n.role,
         preferences: "{}".into(),
         verified: n.verified,
         password_hash: n.password_hash,
@@ -59,8 +56,8 @@ pub fn insert(conn: &mut DbConn, n: NewUser) -> ApiResult<User> {
 /// What `/user/create` asks for, checked.
 pub struct Create {
     pub id: String,
-    pub email: String,
-    pub username: Option<String>,
+    pub email: Email,
+    pub username: Option<Username>,
     pub first: Option<String>,
     pub last: Option<String>,
     pub role: Role,
@@ -108,7 +105,7 @@ fn create_in(
     account_id: Option<String>,
     mut n: NewUser,
 ) -> ApiResult<User> {
-    if !can_grant(caller.role, n.role) {
+    if !can_grant(caller.role(), n.role) {
         return Err(ApiError::forbidden("cannot grant a role above your own"));
     }
     let account_id = account_id.unwrap_or_else(|| caller.account_id().to_string());
@@ -147,7 +144,7 @@ fn check_not_last(
     new_role: Option<Role>,
     verb: &str,
 ) -> ApiResult<()> {
-    let old = stored_role(user)?;
+    let old = user.role;
     let loses = |r: Role| old >= r && new_role.is_none_or(|n| n < r);
     if loses(Role::Admin) && store::count_admins(conn, &user.account_id)? <= 1 {
         return Err(ApiError::conflict(format!(
@@ -219,16 +216,16 @@ fn set_role_in(
     target: Option<User>,
     role: Role,
 ) -> ApiResult<User> {
-    if !can_grant(caller.role, role) {
+    if !can_grant(caller.role(), role) {
         return Err(ApiError::forbidden("cannot grant a role above your own"));
     }
     let user = managed_user(conn, caller, target)?;
     let user = lock_and_reload(conn, caller, &user)?;
-    if stored_role(&user)? == role {
+    if user.role == role {
         return Ok(user);
     }
     check_not_last(conn, &user, Some(role), "demote")?;
-    store::set_role(conn, &user.id, role.as_str())?;
+    store::set_role(conn, &user.id, role)?;
     let change = format!("{}: {} -> {role}", user.id, user.role);
     crate::db::audit::record(
         conn,
@@ -359,7 +356,7 @@ fn find_in(
     mut f: UserFilter,
     page: &PageRequest,
 ) -> ApiResult<Vec<User>> {
-    match caller.role {
+    match caller.role() {
         Role::Owner => {}
         Role::Admin => {
             if let Some(a) = &f.account_id {
