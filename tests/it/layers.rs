@@ -35,6 +35,7 @@ const RULES: &[(&[&str], &[&str], &str)] = &[
     ),
     (
         &[
+            "domain.rs",
             "error.rs",
             "ids.rs",
             "secrets.rs",
