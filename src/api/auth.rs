@@ -1,7 +1,7 @@
 //! Public credential flows: registration and its confirmation, password reset, and the
 //! OAuth2 token endpoint (RFC 6749 shapes, form or JSON).
 
-use super::body::{Fields, Json};
+use super::body::{one_of, Field, Fields, Json};
 use super::users::Password;
 use super::{check, created, parsed, username_rule};
 use crate::auth::password::check_password;
@@ -207,36 +207,89 @@ pub async fn reset(
     Ok(HttpResponse::NoContent().finish())
 }
 
-// Only the schema of the fields: `token` reads them with `Fields`.
 /// The fields of a token request, as a form or a JSON object of strings (`null` counts as
 /// absent).
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct TokenRequest {
-    #[schema(inline)]
-    grant_type: GrantType,
+    // Read as text: a grant this server does not know is its own error.
+    #[serde(default)]
+    #[schema(inline, value_type = GrantType, required = true)]
+    grant_type: Field<String>,
     /// With `password`: the email or username (at most 254 characters).
-    #[schema(max_length = 254)]
-    username: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>, max_length = 254)]
+    username: Field<String>,
     /// With `password` (at most 72 bytes).
-    #[schema(max_length = 72)]
-    password: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>, max_length = 72)]
+    password: Field<String>,
     /// With `refresh_token`: the refresh token to rotate.
-    refresh_token: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    refresh_token: Field<String>,
     /// Accepted and ignored.
-    client_id: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    client_id: Field<String>,
     /// Accepted and ignored.
-    client_secret: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    client_secret: Field<String>,
     /// Accepted and ignored.
-    scope: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    scope: Field<String>,
+    #[serde(flatten)]
+    #[schema(ignore)]
+    unknown: serde_json::Map<String, serde_json::Value>,
 }
 
-#[derive(utoipa::ToSchema)]
+/// A token request's fields: (grant_type, username, password, refresh_token).
+type TokenFields = (
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+impl TokenRequest {
+    /// The fields the grants use, or every problem at once (unknown fields included).
+    fn checked(self) -> ApiResult<TokenFields> {
+        let mut errors = vec![];
+        let mut one = |name, field| one_of(&mut errors, vec![(name, field)]);
+        let fields = (
+            one("grant_type", self.grant_type),
+            one("username", self.username),
+            one("password", self.password),
+            one("refresh_token", self.refresh_token),
+        );
+        // Accepted and ignored, but still read: a value that is not text is a problem.
+        let _ = (
+            one("client_id", self.client_id),
+            one("scope", self.scope),
+            one("client_secret", self.client_secret),
+        );
+        errors.extend(self.unknown.keys().map(|k| format!("{k}: unknown field")));
+        super::no_errors(errors)?;
+        Ok(fields)
+    }
+}
+
+#[derive(Clone, Copy, utoipa::ToSchema)]
 #[schema(rename_all = "snake_case")]
-#[allow(dead_code)]
 enum GrantType {
     Password,
     RefreshToken,
+}
+
+impl GrantType {
+    fn parse(s: &str) -> Option<GrantType> {
+        match s {
+            "password" => Some(GrantType::Password),
+            "refresh_token" => Some(GrantType::RefreshToken),
+            _ => None,
+        }
+    }
 }
 
 /// RFC 6749 section 5.1: the tokens.
@@ -336,21 +389,13 @@ pub async fn token(
         Ok(b) => b,
         Err(e) => return oauth_failure(e),
     };
-    let mut f = body.reader();
-    let grant = f.string(&["grant_type"]);
-    let username = f.string(&["username"]);
-    let password = f.string(&["password"]);
-    let refresh = f.string(&["refresh_token"]);
-    let _ = (
-        f.string(&["client_id"]),
-        f.string(&["scope"]),
-        f.string(&["client_secret"]),
-    );
-    if let Err(e) = f.finish() {
-        return oauth_failure(e);
-    }
-    match grant.as_deref() {
-        Some("password") => {
+    let fields = body.parse::<TokenRequest>().and_then(TokenRequest::checked);
+    let (grant, username, password, refresh) = match fields {
+        Ok(f) => f,
+        Err(e) => return oauth_failure(e),
+    };
+    match grant.as_deref().map(GrantType::parse) {
+        Some(Some(GrantType::Password)) => {
             let (Some(username), Some(password)) = (username, password) else {
                 return oauth_error(
                     StatusCode::BAD_REQUEST,
@@ -380,7 +425,7 @@ pub async fn token(
                 Err(e) => oauth_failure(e),
             }
         }
-        Some("refresh_token") => {
+        Some(Some(GrantType::RefreshToken)) => {
             let Some(token) = refresh else {
                 return oauth_error(
                     StatusCode::BAD_REQUEST,
@@ -403,7 +448,7 @@ pub async fn token(
                 Err(e) => oauth_failure(e),
             }
         }
-        Some(_) => oauth_error(
+        Some(None) => oauth_error(
             StatusCode::BAD_REQUEST,
             OAuthErrorCode::UnsupportedGrantType,
             "use password or refresh_token",

@@ -113,7 +113,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
 }
 
 /// The body of a curl-style write route: a JSON object, or `application/x-www-form-urlencoded`
-/// fields. Read it with `Fields::reader`, which takes each field under any of its names.
+/// fields. Read it with `Fields::parse` into a struct of `Field`s, one per name it may come under.
 pub struct Fields(pub serde_json::Map<String, serde_json::Value>);
 
 fn is_form(req: &HttpRequest) -> bool {
@@ -175,72 +175,58 @@ impl FromRequest for Fields {
 }
 
 impl Fields {
-    pub fn reader(self) -> FieldReader {
-        FieldReader {
-            map: self.0,
-            errors: vec![],
+    /// The body as `T`, a struct of `Field`s (one per name, aliases included) that also
+    /// gathers the fields it does not know: reading it never fails, so every problem is told at
+    /// once by `T`'s own check.
+    pub fn parse<T: DeserializeOwned>(self) -> Result<T, ApiError> {
+        serde_json::from_value(serde_json::Value::Object(self.0))
+            .map_err(|e| ApiError::invalid(format!("body: {e}")))
+    }
+}
+
+/// One field of a curl-style body, read leniently: absent, `null`, a value of its type
+/// (`Lenient`), or a value that is not (with what was expected).
+#[derive(Default)]
+pub enum Field<T> {
+    #[default]
+    Absent,
+    Null,
+    Value(T),
+    Bad(&'static str),
+}
+
+/// How a field's type is read from JSON or form text, and what a wrong value is told.
+pub trait Lenient: Sized {
+    const EXPECTED: &'static str;
+    fn from_json(v: serde_json::Value) -> Option<Self>;
+}
+
+impl Lenient for String {
+    const EXPECTED: &'static str = "must be a string";
+    fn from_json(v: serde_json::Value) -> Option<Self> {
+        match v {
+            serde_json::Value::String(s) => Some(s),
+            _ => None,
         }
     }
 }
 
-/// Takes typed fields out of a `Fields` body, collecting one message per problem.
-pub struct FieldReader {
-    map: serde_json::Map<String, serde_json::Value>,
-    pub errors: Vec<String>,
-}
-
-impl FieldReader {
-    /// The value under the first of `names` present (more than one present is an error).
-    fn take(&mut self, names: &[&str]) -> Option<(String, serde_json::Value)> {
-        let present: Vec<&str> = names
-            .iter()
-            .copied()
-            .filter(|n| self.map.contains_key(*n))
-            .collect();
-        if present.len() > 1 {
-            self.errors.push(format!(
-                "{}: given more than once (also as {})",
-                present[0],
-                present[1..].join(", ")
-            ));
-        }
-        let mut found = None;
-        for n in present {
-            let v = self.map.remove(n).expect("present");
-            if found.is_none() && !v.is_null() {
-                found = Some((n.to_string(), v));
-            }
-        }
-        found
-    }
-
-    pub fn string(&mut self, names: &[&str]) -> Option<String> {
-        match self.take(names)? {
-            (_, serde_json::Value::String(s)) => Some(s),
-            (n, _) => {
-                self.errors.push(format!("{n}: must be a string"));
-                None
-            }
-        }
-    }
-
-    pub fn int(&mut self, names: &[&str]) -> Option<i64> {
-        let (n, v) = self.take(names)?;
-        let parsed = match &v {
+impl Lenient for i64 {
+    const EXPECTED: &'static str = "must be a whole number";
+    fn from_json(v: serde_json::Value) -> Option<Self> {
+        match &v {
             serde_json::Value::Number(x) => x.as_i64(),
             serde_json::Value::String(s) => s.trim().parse::<i64>().ok(),
             _ => None,
-        };
-        if parsed.is_none() {
-            self.errors.push(format!("{n}: must be a whole number"));
         }
-        parsed
     }
+}
 
-    /// `true`/`false`, also as `1`/`0` and as strings, as curl scripts send them.
-    pub fn bool(&mut self, names: &[&str]) -> Option<bool> {
-        let (n, v) = self.take(names)?;
-        let parsed = match &v {
+/// `true`/`false`, also as `1`/`0` and as strings, as curl scripts send them.
+impl Lenient for bool {
+    const EXPECTED: &'static str = "must be true, false, 1 or 0";
+    fn from_json(v: serde_json::Value) -> Option<Self> {
+        match &v {
             serde_json::Value::Bool(b) => Some(*b),
             serde_json::Value::Number(x) => match x.as_i64() {
                 Some(0) => Some(false),
@@ -253,22 +239,55 @@ impl FieldReader {
                 _ => None,
             },
             _ => None,
-        };
-        if parsed.is_none() {
-            self.errors
-                .push(format!("{n}: must be true, false, 1 or 0"));
         }
-        parsed
     }
+}
 
-    /// Every field not taken is unknown: report it, with the problems found so far.
-    pub fn finish(mut self) -> Result<(), ApiError> {
-        let unknown: Vec<String> = self
-            .map
+impl<'de, T: Lenient> serde::Deserialize<'de> for Field<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(match serde_json::Value::deserialize(d)? {
+            serde_json::Value::Null => Field::Null,
+            v => T::from_json(v).map_or(Field::Bad(T::EXPECTED), Field::Value),
+        })
+    }
+}
+
+/// The value of a field that may come under several names, in order: more than one present
+/// (`null` included) is a problem, and the first that is not `null` is the value (a wrong one
+/// is a problem too).
+pub fn one_of<T>(errors: &mut Vec<String>, names: Vec<(&str, Field<T>)>) -> Option<T> {
+    let present: Vec<(&str, Field<T>)> = names
+        .into_iter()
+        .filter(|(_, f)| !matches!(f, Field::Absent))
+        .collect();
+    if present.len() > 1 {
+        let others: Vec<&str> = present[1..].iter().map(|(n, _)| *n).collect();
+        errors.push(format!(
+            "{}: given more than once (also as {})",
+            present[0].0,
+            others.join(", ")
+        ));
+    }
+    let (name, found) = present
+        .into_iter()
+        .find(|(_, f)| !matches!(f, Field::Null))?;
+    match found {
+        Field::Value(v) => Some(v),
+        Field::Bad(expected) => {
+            errors.push(format!("{name}: {expected}"));
+            None
+        }
+        Field::Absent | Field::Null => None,
+    }
+}
+
+/// The fields a body does not know, each a problem; checked before any other, so a body that
+/// names an unknown field is told only that.
+pub fn no_unknown(unknown: &serde_json::Map<String, serde_json::Value>) -> Result<(), ApiError> {
+    super::no_errors(
+        unknown
             .keys()
             .map(|k| format!("{k}: unknown field"))
-            .collect();
-        self.errors.extend(unknown);
-        super::no_errors(self.errors)
-    }
+            .collect(),
+    )
 }

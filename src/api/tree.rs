@@ -1,7 +1,7 @@
 //! The account tree and its seats: children, descendants, child accounts, the curl-style edit
 //! of seats and suspension, and seat tokens.
 
-use super::body::{Fields, Json};
+use super::body::{no_unknown, one_of, Field, Fields, Json};
 use super::extract::{Admin, Owner};
 use super::page::{Page, Params};
 use super::views::AccountView;
@@ -144,27 +144,71 @@ pub async fn descendants(
 
 /// The body of `POST /v1/accounts/{id}/children`, as JSON or form (read by field name, with
 /// the aliases `account_name` and `device_seats`).
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)] // Describes the body for the OpenAPI document; `create_child` reads it by name.
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct CreateChild {
     /// Required (or `account_name`); not blank.
-    #[schema(min_length = 1, max_length = 200)]
-    name: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200)]
+    name: Field<String>,
     /// Alias of `name`.
-    #[schema(min_length = 1, max_length = 200)]
-    account_name: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200)]
+    account_name: Field<String>,
     /// Unique among accounts.
-    #[schema(format = Email, max_length = 254)]
-    email: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = Email, max_length = 254)]
+    email: Field<String>,
     /// Seats moved out of the parent's free seats; default 0.
-    #[schema(rename = "deviceSeats", minimum = 0, maximum = 1_000_000_000)]
-    device_seats: Option<i64>,
+    #[serde(default, rename = "deviceSeats")]
+    #[schema(value_type = Option<i64>, rename = "deviceSeats", minimum = 0, maximum = 1_000_000_000)]
+    device_seats: Field<i64>,
     /// Alias of `deviceSeats`.
-    #[schema(rename = "device_seats", minimum = 0, maximum = 1_000_000_000)]
-    device_seats_alias: Option<i64>,
+    #[serde(default, rename = "device_seats")]
+    #[schema(value_type = Option<i64>, rename = "device_seats", minimum = 0, maximum = 1_000_000_000)]
+    device_seats_alias: Field<i64>,
     /// Optional own id for imports; the server makes a UUID otherwise.
-    #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$")]
-    id: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>, pattern = "^[A-Za-z0-9._-]{1,64}$")]
+    id: Field<String>,
+    #[serde(flatten)]
+    #[schema(ignore)]
+    unknown: serde_json::Map<String, Value>,
+}
+
+impl CreateChild {
+    /// The new account this body asks for: every problem at once.
+    fn checked(self) -> ApiResult<NewAccount> {
+        no_unknown(&self.unknown)?;
+        let mut errors = vec![];
+        let e = &mut errors;
+        let name = one_of(
+            e,
+            vec![("name", self.name), ("account_name", self.account_name)],
+        );
+        let email = one_of(e, vec![("email", self.email)]);
+        let seats = [
+            ("deviceSeats", self.device_seats),
+            ("device_seats", self.device_seats_alias),
+        ];
+        let seats = one_of(e, seats.into()).unwrap_or(0);
+        let id = one_of(e, vec![("id", self.id)]);
+        match &name {
+            Some(n) => check_name(n, "name", &mut errors),
+            None => errors.push("name: is required".into()),
+        }
+        let email = email.and_then(|e| problem(&mut errors, "email", Email::parse(e)));
+        let seats = problem(&mut errors, "deviceSeats", Seats::parse(seats));
+        let id = chosen_or_new(id.as_deref(), "id", &mut errors);
+        no_errors(errors)?;
+        Ok(NewAccount {
+            id,
+            name: name.unwrap_or_default(),
+            email,
+            plan_id: None,
+            parent_id: None,
+            device_seats: seats.unwrap_or(Seats::ZERO),
+        })
+    }
 }
 
 /// Role admin: create a child account; its seats move out of the parent's free seats.
@@ -189,52 +233,67 @@ pub async fn create_child(
     id: Id,
     body: Fields,
 ) -> ApiResult<HttpResponse> {
-    let mut f = body.reader();
-    let name = f.string(&["name", "account_name"]);
-    let email = f.string(&["email"]);
-    let seats = f.int(&["deviceSeats", "device_seats"]).unwrap_or(0);
-    let child_id = f.string(&["id"]);
-    let mut errors = std::mem::take(&mut f.errors);
-    f.finish()?;
-    match &name {
-        Some(n) => check_name(n, "name", &mut errors),
-        None => errors.push("name: is required".into()),
-    }
-    let email = email.and_then(|e| problem(&mut errors, "email", Email::parse(e)));
-    let seats = problem(&mut errors, "deviceSeats", Seats::parse(seats));
-    let child_id = chosen_or_new(child_id.as_deref(), "id", &mut errors);
-    no_errors(errors)?;
-    let new = NewAccount {
-        id: child_id,
-        name: name.unwrap_or_default(),
-        email,
-        plan_id: None,
-        parent_id: None,
-        device_seats: seats.unwrap_or(Seats::ZERO),
-    };
+    let new = body.parse::<CreateChild>()?.checked()?;
     let child = service::create_child(&state, caller, id.into_inner(), new).await?;
     Ok(created(child.into_view()))
 }
 
 /// The body of the curl-style `POST /v1/accounts/{id}`, as JSON or form (read by field name,
 /// with the aliases `account_name` and `device_seats`); an absent field is left as it is.
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)] // Describes the body for the OpenAPI document; `edit` reads it by name.
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct EditAccount {
     /// Not blank.
-    #[schema(min_length = 1, max_length = 200)]
-    name: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200)]
+    name: Field<String>,
     /// Alias of `name`.
-    #[schema(min_length = 1, max_length = 200)]
-    account_name: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200)]
+    account_name: Field<String>,
     /// Seats taken from, or given back to, the parent's free seats; not below the devices in use.
-    #[schema(rename = "deviceSeats", minimum = 0, maximum = 1_000_000_000)]
-    device_seats: Option<i64>,
+    #[serde(default, rename = "deviceSeats")]
+    #[schema(value_type = Option<i64>, rename = "deviceSeats", minimum = 0, maximum = 1_000_000_000)]
+    device_seats: Field<i64>,
     /// Alias of `deviceSeats`.
-    #[schema(rename = "device_seats", minimum = 0, maximum = 1_000_000_000)]
-    device_seats_alias: Option<i64>,
+    #[serde(default, rename = "device_seats")]
+    #[schema(value_type = Option<i64>, rename = "device_seats", minimum = 0, maximum = 1_000_000_000)]
+    device_seats_alias: Field<i64>,
     /// Also `1`/`0`, and as strings in forms.
-    suspended: Option<bool>,
+    #[serde(default)]
+    #[schema(value_type = Option<bool>)]
+    suspended: Field<bool>,
+    #[serde(flatten)]
+    #[schema(ignore)]
+    unknown: serde_json::Map<String, Value>,
+}
+
+impl EditAccount {
+    /// The change this body asks for: every problem at once.
+    fn checked(self) -> ApiResult<service::AccountEdit> {
+        no_unknown(&self.unknown)?;
+        let mut errors = vec![];
+        let e = &mut errors;
+        let name = one_of(
+            e,
+            vec![("name", self.name), ("account_name", self.account_name)],
+        );
+        let seats = [
+            ("deviceSeats", self.device_seats),
+            ("device_seats", self.device_seats_alias),
+        ];
+        let seats = one_of(e, seats.into());
+        let suspended = one_of(e, vec![("suspended", self.suspended)]);
+        if let Some(n) = &name {
+            check_name(n, "account_name", &mut errors);
+        }
+        let seats = seats.and_then(|s| problem(&mut errors, "device_seats", Seats::parse(s)));
+        no_errors(errors)?;
+        Ok(service::AccountEdit {
+            name,
+            device_seats: seats,
+            suspended,
+        })
+    }
 }
 
 /// `{"message": "success"}`.
@@ -274,22 +333,7 @@ pub async fn edit(
     id: Id,
     body: Fields,
 ) -> ApiResult<HttpResponse> {
-    let mut f = body.reader();
-    let name = f.string(&["name", "account_name"]);
-    let seats = f.int(&["deviceSeats", "device_seats"]);
-    let suspended = f.bool(&["suspended"]);
-    let mut errors = std::mem::take(&mut f.errors);
-    f.finish()?;
-    if let Some(n) = &name {
-        check_name(n, "account_name", &mut errors);
-    }
-    let seats = seats.and_then(|s| problem(&mut errors, "device_seats", Seats::parse(s)));
-    no_errors(errors)?;
-    let edit = service::AccountEdit {
-        name,
-        device_seats: seats,
-        suspended,
-    };
+    let edit = body.parse::<EditAccount>()?.checked()?;
     service::edit(&state, caller, id.into_inner(), edit).await?;
     Ok(ok(AccountEdited {
         message: Success::Success,
