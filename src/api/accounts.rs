@@ -4,7 +4,7 @@ use super::body::Json;
 use super::extract::{Admin, Owner};
 use super::page::Page;
 use super::views::{AccountView, UserView};
-use super::{check, created, no_errors, not_blank, ok, parsed};
+use super::{check, created, not_blank, ok, parsed};
 use crate::auth::{Caller, Presented};
 use crate::db::models::{Account, User};
 use crate::domain::{Email, Seats, MAX_SEATS};
@@ -102,9 +102,8 @@ pub async fn create(
 }
 
 /// The query of `GET /v1/accounts`, besides the paging parameters.
-#[derive(utoipa::IntoParams)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-#[allow(dead_code)] // Describes the query for the OpenAPI document; `list` reads it by name.
 pub struct AccountQuery {
     /// Only the account with this email (exact, case-insensitive).
     email: Option<String>,
@@ -118,11 +117,13 @@ pub struct AccountQuery {
     params(AccountQuery, crate::openapi::PageQuery),
     responses((status = 200, description = "A page of accounts.", body = Page<AccountView>)))]
 pub async fn list(caller: Caller, state: State, req: HttpRequest) -> ApiResult<HttpResponse> {
-    let names = ["email", "filter", "limit", "next", "prev"];
-    super::paged(&req, &names, account_key, Account::view, |params, page| {
-        let email = params.get("email").map(str::to_string);
-        service::list(&state, caller, email, page)
-    })
+    super::paged(
+        &req,
+        &super::PAGE,
+        account_key,
+        Account::view,
+        |q: AccountQuery, page| service::list(&state, caller, q.email, page),
+    )
     .await
 }
 
@@ -202,11 +203,15 @@ pub async fn delete(Admin(caller): Admin, state: State, id: Id) -> ApiResult<Htt
 }
 
 /// The query of `GET /v1/accounts/{id}/users`, besides the paging parameters.
-#[derive(utoipa::IntoParams)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-#[allow(dead_code)] // Describes the query for the OpenAPI document; `users` reads it by name.
 pub struct UsersQuery {
     /// Add the users of every descendant account (`true`/`false`, also `1`/`0`).
+    #[serde(
+        rename = "includeChildren",
+        default,
+        deserialize_with = "super::page::flag"
+    )]
     #[param(rename = "includeChildren", default = false)]
     include_children: Option<bool>,
 }
@@ -225,17 +230,14 @@ pub async fn users(
     id: Id,
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
-    let names = ["includeChildren", "filter", "limit", "next", "prev"];
     super::paged(
         &req,
-        &names,
+        &super::PAGE,
         user_key,
         User::view,
-        |params, page| async move {
-            let mut errors = vec![];
-            let include_children = params.bool("includeChildren", &mut errors);
-            no_errors(errors)?;
-            user_service::of_account(&state, caller, id.into_inner(), include_children, page).await
+        |q: UsersQuery, page| {
+            let include_children = q.include_children.unwrap_or(false);
+            user_service::of_account(&state, caller, id.into_inner(), include_children, page)
         },
     )
     .await

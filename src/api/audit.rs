@@ -1,6 +1,7 @@
 //! `GET /v1/audit`: the changes made through the API (admins: their tree; the owner: all).
 
 use super::extract::Admin;
+use super::page::NoParams;
 use crate::db::audit::Entry;
 use crate::error::ApiResult;
 use crate::pagination::Cursor;
@@ -29,7 +30,7 @@ pub async fn list(
         created: e.created,
         id: e.id.clone(),
     };
-    super::paged(&req, &super::PAGE, key, Entry::view, |_, page| {
+    super::paged(&req, &super::PAGE, key, Entry::view, |_: NoParams, page| {
         service::list(&state, caller, page)
     })
     .await

@@ -2,6 +2,7 @@
 
 use super::body::Json;
 use super::extract::Admin;
+use super::page::NoParams;
 use super::page::Page;
 use super::views::DeviceView;
 use super::{check, created, not_blank};
@@ -76,9 +77,13 @@ pub async fn list(
         created: d.created,
         id: d.id.clone(),
     };
-    super::paged(&req, &super::PAGE, key, Device::view, |_, page| {
-        service::list(&state, caller, account.into_inner(), page)
-    })
+    super::paged(
+        &req,
+        &super::PAGE,
+        key,
+        Device::view,
+        |_: NoParams, page| service::list(&state, caller, account.into_inner(), page),
+    )
     .await
 }
 

@@ -3,7 +3,7 @@
 
 use super::body::Json;
 use super::extract::Admin;
-use super::page::Params;
+use super::page::{query, query_str};
 use super::{check, created, no_errors, ok};
 use crate::auth::Caller;
 use crate::db::groups::{Group, Membership};
@@ -87,9 +87,7 @@ fn group_key(g: &Group) -> Cursor {
 /// group's id. An `accountId` or `userId` the caller may not see is 404.
 #[utoipa::path(get, path = "/v1/groups", tag = "groups", operation_id = "listGroups",
     params(
-        ("userId" = Option<String>, Query, description = "Only the groups this user is in."),
-        ("accountId" = Option<String>, Query,
-            description = "Another account of the caller's tree; omitted, the caller's."),
+        GroupsQuery,
         crate::openapi::PageQuery,
     ),
     responses(
@@ -109,21 +107,22 @@ pub async fn list(caller: Caller, state: State, req: HttpRequest) -> ApiResult<H
             None => rest.push(format!("{}={}", urlencode(&k), urlencode(&v))),
         }
     }
-    let params = Params::parse(
-        &rest.join("&"),
-        &["userId", "accountId", "filter", "limit", "next", "prev"],
-    )?;
+    let (q, params) = query_str::<GroupsQuery>(&rest.join("&"), &super::PAGE)?;
     let mut errors = vec![];
     if labels.iter().any(|(n, _)| !is_valid_id(n)) {
         errors.push("label: names are 1-64 characters of A-Z, a-z, 0-9, '.', '_', '-'".into());
     }
     let page = params.page(&mut errors);
     no_errors(errors)?;
-    let (user, account) = (
-        params.get("userId").map(str::to_string),
-        params.get("accountId").map(str::to_string),
-    );
-    let rows = service::list(&state, caller, account, user, labels, page.clone()).await?;
+    let rows = service::list(
+        &state,
+        caller,
+        q.account_id,
+        q.user_id,
+        labels,
+        page.clone(),
+    )
+    .await?;
     Ok(ok(super::page::finish(&page, rows, group_key, Group::view)))
 }
 
@@ -140,8 +139,7 @@ fn urlencode(s: &str) -> String {
 
 /// The optional `accountId` query parameter of single-group routes.
 fn account_param(req: &HttpRequest) -> ApiResult<Option<String>> {
-    let params = Params::parse(req.query_string(), &["accountId"])?;
-    Ok(params.get("accountId").map(str::to_string))
+    Ok(query::<AccountQuery>(req, &[])?.0.account_id)
 }
 
 /// Role user: one group.
@@ -206,12 +204,26 @@ fn roles_schema() -> utoipa::openapi::schema::Array {
         .build()
 }
 
-/// The optional `accountId` query parameter of single-group routes (schema only).
-#[derive(utoipa::IntoParams)]
+/// The optional `accountId` query parameter of single-group routes.
+#[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-#[allow(dead_code)]
 pub struct AccountQuery {
     /// Another account of the caller's tree; omitted, the caller's.
+    #[serde(rename = "accountId")]
+    #[param(rename = "accountId")]
+    account_id: Option<String>,
+}
+
+/// The query of `GET /v1/groups`, besides `label.<name>` and the paging parameters.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct GroupsQuery {
+    /// Only the groups this user is in.
+    #[serde(rename = "userId")]
+    #[param(rename = "userId")]
+    user_id: Option<String>,
+    /// Another account of the caller's tree; omitted, the caller's.
+    #[serde(rename = "accountId")]
     #[param(rename = "accountId")]
     account_id: Option<String>,
 }
@@ -301,15 +313,15 @@ pub async fn members(
     group: web::Path<String>,
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
-    let names = ["accountId", "limit", "next", "prev"];
+    // No `filter`: members are listed in the order they joined, whole.
+    let names = ["limit", "next", "prev"];
     super::paged(
         &req,
         &names,
         member_key,
         Membership::view,
-        |params, page| {
-            let account = params.get("accountId").map(str::to_string);
-            service::members(&state, caller, account, group.into_inner(), page)
+        |q: AccountQuery, page| {
+            service::members(&state, caller, q.account_id, group.into_inner(), page)
         },
     )
     .await

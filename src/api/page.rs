@@ -4,8 +4,10 @@
 use crate::error::{ApiError, ApiResult};
 use crate::pagination::{Cursor, PageRequest};
 use actix_web::HttpResponse;
-use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use utoipa::IntoParams;
 
 /// A keyset page: `next`/`prev` are opaque cursors, `null` at either end.
 #[derive(Serialize, Debug, utoipa::ToSchema)]
@@ -56,18 +58,6 @@ impl Params {
             errors,
         )
     }
-
-    pub fn bool(&self, key: &str, errors: &mut Vec<String>) -> bool {
-        match self.get(key) {
-            None => false,
-            Some("true" | "1") => true,
-            Some("false" | "0") => false,
-            Some(_) => {
-                errors.push(format!("{key}: must be true or false"));
-                false
-            }
-        }
-    }
 }
 
 fn serde_urlencoded_pairs(query: &str) -> Result<Vec<(String, String)>, ApiError> {
@@ -91,26 +81,90 @@ pub fn finish<T, V: Serialize>(
     }
 }
 
+/// A route's query read into `Q`, the struct that is also its OpenAPI description: only `Q`'s
+/// parameter names, and `extra` ones (the paging parameters), are allowed.
+pub fn query<Q: DeserializeOwned + IntoParams>(
+    req: &actix_web::HttpRequest,
+    extra: &[&str],
+) -> ApiResult<(Q, Params)> {
+    query_str(req.query_string(), extra)
+}
+
+/// `query` of a query string.
+pub fn query_str<Q: DeserializeOwned + IntoParams>(
+    query: &str,
+    extra: &[&str],
+) -> ApiResult<(Q, Params)> {
+    let (names, params) = names_and_params::<Q>(query, extra)?;
+    let q = read_query(&names, &params)?;
+    Ok((q, params))
+}
+
+/// `Q`'s parameter names, and the query's parameters (only those and `extra` allowed).
+fn names_and_params<Q: IntoParams>(
+    query: &str,
+    extra: &[&str],
+) -> ApiResult<(Vec<String>, Params)> {
+    let names: Vec<String> = Q::into_params(|| None)
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    let allowed: Vec<&str> = names
+        .iter()
+        .map(String::as_str)
+        .chain(extra.iter().copied())
+        .collect();
+    let params = Params::parse(query, &allowed)?;
+    Ok((names, params))
+}
+
+/// `Q` from the values of its own parameters (text, as they came).
+fn read_query<Q: DeserializeOwned>(names: &[String], params: &Params) -> ApiResult<Q> {
+    let map: serde_json::Map<String, serde_json::Value> = names
+        .iter()
+        .filter_map(|n| Some((n.clone(), serde_json::Value::String(params.get(n)?.into()))))
+        .collect();
+    serde_path_to_error::deserialize(serde_json::Value::Object(map))
+        .map_err(|e| ApiError::invalid(super::body::describe_json_error(e)))
+}
+
 /// A list route: check the query's parameter names, read the page (`limit`, `next`, `prev`,
-/// `filter`), run the use case `query` with both, and answer the page.
-pub async fn paged<T, V, F, Fut>(
+/// and `filter` when `names` has it) and the route's own parameters (`Q`), run the use case
+/// `list` with both, and answer the page.
+pub async fn paged<Q, T, V, F, Fut>(
     req: &actix_web::HttpRequest,
     names: &[&str],
     key: fn(&T) -> Cursor,
     view: fn(&T) -> V,
-    query: F,
+    list: F,
 ) -> ApiResult<HttpResponse>
 where
+    Q: DeserializeOwned + IntoParams,
     V: Serialize,
-    F: FnOnce(Params, PageRequest) -> Fut,
+    F: FnOnce(Q, PageRequest) -> Fut,
     Fut: std::future::Future<Output = ApiResult<Vec<T>>>,
 {
-    let params = Params::parse(req.query_string(), names)?;
+    let (own, params) = names_and_params::<Q>(req.query_string(), names)?;
     let mut errors = vec![];
     let page = params.page(&mut errors);
     super::no_errors(errors)?;
-    let rows = query(params, page.clone()).await?;
+    let q = read_query(&own, &params)?;
+    let rows = list(q, page.clone()).await?;
     Ok(super::ok(finish(&page, rows, key, view)))
+}
+
+/// A route without parameters of its own.
+#[derive(serde::Deserialize, IntoParams)]
+pub struct NoParams {}
+
+/// `true`/`false` (also `1`/`0`) in a query.
+pub fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    match Option::<String>::deserialize(d)?.as_deref() {
+        None => Ok(None),
+        Some("true" | "1") => Ok(Some(true)),
+        Some("false" | "0") => Ok(Some(false)),
+        Some(_) => Err(serde::de::Error::custom("must be true or false")),
+    }
 }
 
 /// The paging parameters every list takes.

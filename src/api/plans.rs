@@ -2,6 +2,7 @@
 
 use super::body::Json;
 use super::extract::Owner;
+use super::page::NoParams;
 use super::page::Page;
 use super::views::PlanView;
 use super::{check, created, not_blank, ok};
@@ -88,9 +89,13 @@ fn plan_key(p: &Plan) -> Cursor {
     params(crate::openapi::PageQuery),
     responses((status = 200, description = "A page of plans.", body = Page<PlanView>)))]
 pub async fn list_plans(_: Caller, state: State, req: HttpRequest) -> ApiResult<HttpResponse> {
-    super::paged(&req, &super::PAGE, plan_key, Plan::view, |_, page| {
-        service::list(&state, page)
-    })
+    super::paged(
+        &req,
+        &super::PAGE,
+        plan_key,
+        Plan::view,
+        |_: NoParams, page| service::list(&state, page),
+    )
     .await
 }
 

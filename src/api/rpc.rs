@@ -38,8 +38,8 @@ struct Frame {
     /// The caller's name, answered as `dst`.
     src: Option<String>,
     /// Ignored.
-    #[allow(dead_code)]
-    dst: Option<String>,
+    #[serde(rename = "dst")]
+    _dst: Option<String>,
     /// Any JSON value, answered as `id`.
     #[schema(value_type = Value, required = false)]
     id: Option<Value>,
@@ -370,7 +370,7 @@ fn create_user(state: &AppState, caller: Caller, a: Value) -> Outcome<'_> {
             password: Some(a.password),
             send_invite: None,
             account_id: None,
-            id: a.id,
+            id: a.id.map(super::users::ImportId),
         };
         users::create(state, caller, b.checked()?).await?;
         Ok(None)

@@ -4,6 +4,7 @@ use super::body::Json;
 use super::{check, created, ok};
 use crate::auth::Caller;
 use crate::db::pats::Pat;
+use crate::domain::Role;
 use crate::error::ApiResult;
 use crate::pagination::Cursor;
 use crate::service::tokens as service;
@@ -59,19 +60,28 @@ pub struct NewToken {
 pub struct TokenUser {
     pub id: String,
     pub account_id: String,
-    #[schema(value_type = RoleName)]
-    pub role: String,
+    pub role: RoleName,
 }
 
-/// A user's role, lowest first (schema only: stored roles are strings).
+/// A user's role, lowest first.
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 #[schema(as = Role)]
-#[allow(dead_code)]
 pub enum RoleName {
     User,
     Admin,
     Owner,
+}
+
+impl From<Role> for RoleName {
+    fn from(r: Role) -> RoleName {
+        match r {
+            // Never stored: `public` is the absence of credentials.
+            Role::Public | Role::User => RoleName::User,
+            Role::Admin => RoleName::Admin,
+            Role::Owner => RoleName::Owner,
+        }
+    }
 }
 
 /// An RFC 3339 time in the future (and within ten years), as stored microseconds.
@@ -140,13 +150,23 @@ fn pat_key(p: &Pat) -> Cursor {
     }
 }
 
+/// The query of `GET /v1/tokens`, besides the paging parameters.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TokensQuery {
+    /// Whose tokens; omitted, the caller's.
+    #[serde(rename = "userId")]
+    #[param(rename = "userId")]
+    user_id: Option<String>,
+}
+
 /// Role user: page of the caller's tokens (admins: `userId` of their tree).
 ///
 /// Never their secrets. `filter` matches the description. A `userId` the caller may not see
 /// (a plain user: any other) is 404; one with a role above the caller's is 403.
 #[utoipa::path(get, path = "/v1/tokens", tag = "tokens", operation_id = "listTokens",
     params(
-        ("userId" = Option<String>, Query, description = "Whose tokens; omitted, the caller's."),
+        TokensQuery,
         crate::openapi::PageQuery,
     ),
     responses(
@@ -155,11 +175,13 @@ fn pat_key(p: &Pat) -> Cursor {
         (status = 404, response = crate::openapi::NotFound),
     ))]
 pub async fn list(caller: Caller, state: State, req: HttpRequest) -> ApiResult<HttpResponse> {
-    let names = ["userId", "filter", "limit", "next", "prev"];
-    super::paged(&req, &names, pat_key, Pat::view, |params, page| {
-        let user = params.get("userId").map(str::to_string);
-        service::list(&state, caller, user, page)
-    })
+    super::paged(
+        &req,
+        &super::PAGE,
+        pat_key,
+        Pat::view,
+        |q: TokensQuery, page| service::list(&state, caller, q.user_id, page),
+    )
     .await
 }
 
@@ -205,6 +227,6 @@ pub async fn validate(
     Ok(ok(TokenUser {
         id: user.id,
         account_id: user.account_id,
-        role: user.role.to_string(),
+        role: user.role.into(),
     }))
 }

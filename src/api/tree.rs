@@ -3,7 +3,7 @@
 
 use super::body::{no_unknown, one_of, Field, Fields, Json};
 use super::extract::{Admin, Owner};
-use super::page::{Page, Params};
+use super::page::{query, NoParams, Page};
 use super::views::AccountView;
 use super::{check, created, no_errors, ok, problem};
 use crate::auth::Caller;
@@ -36,7 +36,7 @@ async fn tree_list(
     req: HttpRequest,
     list: impl Future<Output = ApiResult<Vec<Account>>>,
 ) -> ApiResult<HttpResponse> {
-    Params::parse(req.query_string(), &[])?;
+    query::<NoParams>(&req, &[])?;
     let rows = list.await?;
     // A typed page, not a json! value: 100,000 accounts serialize without building a tree,
     // into a buffer sized for them (an account is about 240 bytes of JSON; growing a 23 MB
@@ -91,9 +91,7 @@ pub async fn all_children(
 }
 
 /// An account with its descendants nested in `children` (siblings oldest first).
-// `service::tree::nest` builds the answer as JSON; this type only describes it.
 #[derive(Serialize, utoipa::ToSchema)]
-#[allow(dead_code)]
 pub struct AccountTree {
     #[serde(flatten)]
     account: AccountView,
@@ -103,13 +101,26 @@ pub struct AccountTree {
 }
 
 /// The query of `GET /v1/accounts/{id}/descendants`.
-#[derive(utoipa::IntoParams)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-#[allow(dead_code)] // Describes the query for the OpenAPI document; `descendants` reads it by name.
 pub struct DescendantsQuery {
     /// How many levels below the account to nest (0: the account alone).
+    #[serde(rename = "maxDepth", default, deserialize_with = "depth")]
     #[param(rename = "maxDepth", minimum = 0, maximum = 100, default = 100)]
     max_depth: Option<i64>,
+}
+
+/// `maxDepth`: a whole number from 0 to `MAX_TREE_DEPTH`.
+fn depth<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    let Some(v) = Option::<String>::deserialize(d)? else {
+        return Ok(None);
+    };
+    match v.parse::<i64>() {
+        Ok(n) if (0..=MAX_TREE_DEPTH).contains(&n) => Ok(Some(n)),
+        _ => Err(serde::de::Error::custom(format!(
+            "must be a whole number from 0 to {MAX_TREE_DEPTH}"
+        ))),
+    }
 }
 
 /// Role user: the account with its descendants nested in `children`.
@@ -126,18 +137,8 @@ pub async fn descendants(
     id: Id,
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
-    let params = Params::parse(req.query_string(), &["maxDepth"])?;
-    let max_depth = match params.get("maxDepth") {
-        None => MAX_TREE_DEPTH,
-        Some(v) => match v.parse::<i64>() {
-            Ok(d) if (0..=MAX_TREE_DEPTH).contains(&d) => d,
-            _ => {
-                return Err(ApiError::invalid(format!(
-                    "maxDepth: must be a whole number from 0 to {MAX_TREE_DEPTH}"
-                )))
-            }
-        },
-    };
+    let (q, _) = query::<DescendantsQuery>(&req, &[])?;
+    let max_depth = q.max_depth.unwrap_or(MAX_TREE_DEPTH);
     let (root, rows) = service::descendants(&state, caller, id.into_inner(), max_depth).await?;
     Ok(ok(nest(&root, rows)))
 }
@@ -409,22 +410,25 @@ pub async fn redeem_seats(
 }
 
 /// Build the nested JSON bottom-up (children before parents), without recursion.
-fn nest(root: &str, rows: Vec<Account>) -> Value {
+fn nest(root: &str, rows: Vec<Account>) -> Option<AccountTree> {
     let ordered = depth_first(root, rows);
-    let mut done: HashMap<String, Vec<Value>> = HashMap::new();
-    let mut root_value = Value::Null;
+    let mut done: HashMap<String, Vec<AccountTree>> = HashMap::new();
+    let mut root_node = None;
     for account in ordered.into_iter().rev() {
-        let mut node = serde_json::to_value(account.view()).expect("an account view is JSON");
         // Children arrive last-first; put them back in order.
-        let mut kids = done.remove(&account.id).unwrap_or_default();
-        kids.reverse();
-        node["children"] = Value::Array(kids);
-        match &account.parent_id {
-            Some(p) if account.id != root => done.entry(p.clone()).or_default().push(node),
-            _ => root_value = node,
+        let mut children = done.remove(&account.id).unwrap_or_default();
+        children.reverse();
+        let parent = account.parent_id.clone().filter(|_| account.id != root);
+        let node = AccountTree {
+            account: account.into_view(),
+            children,
+        };
+        match parent {
+            Some(p) => done.entry(p).or_default().push(node),
+            None => root_node = Some(node),
         }
     }
-    root_value
+    root_node
 }
 
 #[cfg(test)]
@@ -456,7 +460,7 @@ mod tests {
             acc("b", Some("root"), 2),
             acc("a1", Some("a"), 3),
         ];
-        let tree = nest("root", rows);
+        let tree = serde_json::to_value(nest("root", rows)).unwrap();
         assert_eq!(tree["id"], "root");
         assert_eq!(tree["children"][0]["id"], "a");
         assert_eq!(tree["children"][0]["children"][0]["id"], "a1");

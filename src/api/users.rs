@@ -81,12 +81,12 @@ impl utoipa::PartialSchema for Password {
 
 impl utoipa::ToSchema for Password {}
 
-// Checked by `ids::chosen_or_new`.
+// Checked by `ids::chosen_or_new`, with every other problem of its body.
 /// Optional own id for imports; the server makes a UUID otherwise.
-#[derive(utoipa::ToSchema)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(transparent)]
 #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$")]
-#[allow(dead_code)]
-pub struct ImportId(String);
+pub struct ImportId(pub String);
 
 type State = web::Data<AppState>;
 
@@ -126,8 +126,7 @@ pub struct CreateUser {
     pub send_invite: Option<bool>,
     /// An account of the caller's tree (default: the caller's own).
     pub account_id: Option<String>,
-    #[schema(value_type = Option<ImportId>)]
-    pub id: Option<String>,
+    pub id: Option<ImportId>,
 }
 
 /// Role admin: create a user in the caller's account or in `accountId` of its tree.
@@ -156,7 +155,7 @@ impl CreateUser {
     /// The body, checked: every problem at once.
     pub fn checked(self) -> ApiResult<service::Create> {
         let mut errors = vec![];
-        let id = chosen_or_new(self.id.as_deref(), "id", &mut errors);
+        let id = chosen_or_new(self.id.as_ref().map(|i| i.0.as_str()), "id", &mut errors);
         let role = parse_role(&self.role, &mut errors);
         if let Some(p) = &self.password {
             check_password("password", p, &mut errors);
