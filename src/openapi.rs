@@ -148,14 +148,74 @@ struct Base;
 ))]
 struct AccountPaths;
 
+/// The operations of users and their sessions, in the order of the committed document.
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        api::users::create,
+        api::users::get,
+        api::users::find,
+        api::sessions::login,
+        api::sessions::logout,
+        api::users::remove,
+        api::users::update,
+        api::users::update_role,
+        api::sessions::password,
+    ),
+    modifiers(&OptionalBodies)
+)]
+struct UserPaths;
+
+/// Registration, password resets and the token endpoint, in the order of the committed document.
+#[derive(OpenApi)]
+#[openapi(paths(
+    api::registration::register,
+    api::registration::confirm,
+    api::registration::forgot,
+    api::registration::reset,
+    api::sessions::token,
+))]
+struct RegistrationPaths;
+
+/// `request_body = Option<T>`: a body that may be left out, since an empty body reads as `{}`.
+/// utoipa makes it not required (right) with the schema "null or T" (wrong: a JSON `null` is
+/// refused): the schema is made T's alone.
+struct OptionalBodies;
+
+impl utoipa::Modify for OptionalBodies {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::{Schema, SchemaType, Type};
+        use utoipa::openapi::{RefOr, Required};
+        let null = SchemaType::Type(Type::Null);
+        let is_null =
+            |s: &RefOr<Schema>| matches!(s, RefOr::T(Schema::Object(o)) if o.schema_type == null);
+        for item in doc.paths.paths.values_mut() {
+            let Some(body) = item.post.as_mut().and_then(|op| op.request_body.as_mut()) else {
+                continue;
+            };
+            if body.required == Some(Required::True) {
+                continue;
+            }
+            for content in body.content.values_mut() {
+                if let Some(RefOr::T(Schema::OneOf(one))) = &content.schema {
+                    let mut rest = one.items.iter().filter(|s| !is_null(s));
+                    if let (Some(only), None) = (rest.next(), rest.next()) {
+                        content.schema = Some(only.clone());
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// The whole document.
 pub fn document() -> Document {
     let mut doc = Base::openapi();
     doc.merge(api::ops::Doc::openapi());
     doc.merge(AccountPaths::openapi());
     doc.merge(api::devices::Doc::openapi());
-    doc.merge(api::users::Doc::openapi());
-    doc.merge(api::auth::Doc::openapi());
+    doc.merge(UserPaths::openapi());
+    doc.merge(RegistrationPaths::openapi());
     doc.merge(api::tokens::Doc::openapi());
     doc.merge(api::groups::Doc::openapi());
     doc.merge(api::rpc::Doc::openapi());

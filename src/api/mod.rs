@@ -2,7 +2,6 @@
 
 pub mod accounts;
 pub mod audit;
-pub mod auth;
 pub mod body;
 pub mod devices;
 pub mod error;
@@ -12,7 +11,9 @@ pub mod middleware;
 pub mod ops;
 pub mod page;
 pub mod plans;
+pub mod registration;
 pub mod rpc;
+pub mod sessions;
 pub mod tokens;
 pub mod tree;
 pub mod users;
@@ -66,17 +67,17 @@ pub fn routes() -> Vec<(Method, &'static str, Route)> {
         (Method::POST, "/user/create", post().to(users::create)),
         (Method::POST, "/user/get", post().to(users::get)),
         (Method::POST, "/user/find", post().to(users::find)),
-        (Method::POST, "/user/login", post().to(users::login)),
-        (Method::POST, "/user/logout", post().to(users::logout)),
+        (Method::POST, "/user/login", post().to(sessions::login)),
+        (Method::POST, "/user/logout", post().to(sessions::logout)),
         (Method::POST, "/user/remove", post().to(users::remove)),
         (Method::POST, "/user/update", post().to(users::update)),
         (Method::POST, "/user/updateRole", post().to(users::update_role)),
-        (Method::POST, "/user/password", post().to(users::password)),
-        (Method::POST, "/v1/register", post().to(auth::register)),
-        (Method::POST, "/v1/register/confirm", post().to(auth::confirm)),
-        (Method::POST, "/v1/password/forgot", post().to(auth::forgot)),
-        (Method::POST, "/v1/password/reset", post().to(auth::reset)),
-        (Method::POST, "/v1/auth/token", post().to(auth::token)),
+        (Method::POST, "/user/password", post().to(sessions::password)),
+        (Method::POST, "/v1/register", post().to(registration::register)),
+        (Method::POST, "/v1/register/confirm", post().to(registration::confirm)),
+        (Method::POST, "/v1/password/forgot", post().to(registration::forgot)),
+        (Method::POST, "/v1/password/reset", post().to(registration::reset)),
+        (Method::POST, "/v1/auth/token", post().to(sessions::token)),
         (Method::POST, "/v1/tokens", post().to(tokens::create)),
         (Method::GET, "/v1/tokens", get().to(tokens::list)),
         // Before `/v1/tokens/{id}`: the first resource whose path matches takes the request.

@@ -31,7 +31,7 @@ pub async fn healthz() -> HttpResponse {
         (status = 503, response = crate::openapi::Unavailable),
     ))]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    match state.db(|c| Ok(crate::db::ping(c)?)).await {
+    match state.store.ping().await {
         Ok(()) => HttpResponse::Ok().json(Status { status: "ready" }),
         Err(_) => {
             crate::error::ApiError::Unavailable("database unreachable".into()).error_response()

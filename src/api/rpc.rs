@@ -324,7 +324,7 @@ struct RegisterArgs {
 fn register_user(state: &AppState, meta: Meta, a: Value) -> Outcome<'_> {
     Box::pin(async move {
         let a: RegisterArgs = args(a)?;
-        let r = super::auth::Register {
+        let r = super::registration::Register {
             email: a.email,
             password: a.password,
             username: a.username,

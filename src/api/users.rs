@@ -1,85 +1,27 @@
-//! `/user/*`: every call is a POST with a JSON body.
+//! `/user/*` but the session routes: users, their roles and removal. Every call is a POST
+//! with a JSON body.
 
 use super::accounts::user_key;
 use super::body::Json;
 use super::extract::Admin;
+use super::sessions::Password;
 use super::tokens::RoleName;
-use super::views::{rfc3339, AccountView, UserView};
-use super::{check, created, no_errors, ok, parsed, username_rule};
+use super::views::UserView;
+use super::{check, created, ok, parsed, username_rule};
 use crate::auth::password::check_password;
 use crate::auth::Caller;
 use crate::db::models::User;
 use crate::db::users::{UserChanges, UserFilter};
 use crate::domain::Role;
-use crate::domain::{is_login_name, Email, Username};
-use crate::error::{ApiError, ApiResult};
+use crate::domain::{Email, Username};
+use crate::error::ApiResult;
 use crate::ids::chosen_or_new;
 use crate::pagination::PageRequest;
 use crate::service::users as service;
-use crate::service::{registration, sessions};
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use validator::Validate;
-
-/// This module's operations in the OpenAPI document.
-#[derive(utoipa::OpenApi)]
-#[openapi(
-    paths(create, get, find, login, logout, remove, update, update_role, password),
-    modifiers(&OptionalBodies)
-)]
-pub struct Doc;
-
-/// `request_body = Option<T>`: a body that may be left out, since an empty body reads as `{}`.
-/// utoipa makes it not required (right) with the schema "null or T" (wrong: a JSON `null` is
-/// refused): the schema is made T's alone.
-struct OptionalBodies;
-
-impl utoipa::Modify for OptionalBodies {
-    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::schema::{Schema, SchemaType, Type};
-        use utoipa::openapi::{RefOr, Required};
-        let null = SchemaType::Type(Type::Null);
-        let is_null =
-            |s: &RefOr<Schema>| matches!(s, RefOr::T(Schema::Object(o)) if o.schema_type == null);
-        for item in doc.paths.paths.values_mut() {
-            let Some(body) = item.post.as_mut().and_then(|op| op.request_body.as_mut()) else {
-                continue;
-            };
-            if body.required == Some(Required::True) {
-                continue;
-            }
-            for content in body.content.values_mut() {
-                if let Some(RefOr::T(Schema::OneOf(one))) = &content.schema {
-                    let mut rest = one.items.iter().filter(|s| !is_null(s));
-                    if let (Some(only), None) = (rest.next(), rest.next()) {
-                        content.schema = Some(only.clone());
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// 8 to 72 bytes (UTF-8); longer is refused, never cut.
-///
-/// The schema of every new password (`check_password`). JSON Schema counts characters, so
-/// `maxLength` is only the bound for ASCII: 72 characters that take more than 72 bytes are refused.
-pub struct Password;
-
-impl utoipa::PartialSchema for Password {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        use crate::auth::password::{MAX_PASSWORD_BYTES, MIN_PASSWORD_BYTES};
-        utoipa::openapi::ObjectBuilder::new()
-            .schema_type(utoipa::openapi::Type::String)
-            .description(Some("8 to 72 bytes (UTF-8); longer is refused, never cut."))
-            .min_length(Some(MIN_PASSWORD_BYTES))
-            .max_length(Some(MAX_PASSWORD_BYTES))
-            .into()
-    }
-}
-
-impl utoipa::ToSchema for Password {}
 
 // Checked by `ids::chosen_or_new`, with every other problem of its body.
 /// Optional own id for imports; the server makes a UUID otherwise.
@@ -271,144 +213,6 @@ pub async fn find(caller: Caller, state: State, body: Json<FindUsers>) -> ApiRes
     Ok(ok(super::page::finish(&page, rows, user_key, User::view)))
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Login {
-    /// The email or the username to log in with (or, with `register`, the email to register).
-    #[schema(max_length = 254)]
-    email: Option<String>,
-    /// Used when there is no `email`.
-    #[schema(max_length = 254)]
-    username: Option<String>,
-    /// At most 72 bytes; with `invite` or `register` the password to set (8 to 72 bytes).
-    #[schema(max_length = 72)]
-    password: String,
-    /// Accept an invitation: the mailed code, with the password to set (no email or username).
-    invite: Option<String>,
-    /// Only `true`: register instead (as `POST /v1/register`); answers 201 `{id}`.
-    register: Option<bool>,
-    /// With `register`: the account's name (default the email).
-    #[schema(min_length = 1, max_length = 200)]
-    name: Option<String>,
-}
-
-/// The answer of every login: access token, refresh token, account and user.
-#[derive(Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Session {
-    /// JWT access token, sent as `Authorization: Bearer`.
-    token: String,
-    /// When `token` expires.
-    #[schema(format = DateTime)]
-    expires: String,
-    /// Rotating refresh token (30 days), for `POST /v1/auth/token`.
-    refresh_token: String,
-    account: AccountView,
-    user: UserView,
-}
-
-/// The answer of every login: access token, refresh token, account and user.
-pub fn session_answer(s: &sessions::Session) -> HttpResponse {
-    super::no_store(ok(Session {
-        token: s.token.clone(),
-        expires: rfc3339(s.expires * 1_000_000),
-        refresh_token: s.refresh_token.clone(),
-        account: s.account.view(),
-        user: s.user.view(),
-    }))
-}
-
-/// Public: log in with email (or username) and password.
-///
-/// A wrong email and a wrong password get the same 401 and take the same time. Unverified
-/// users and users of suspended accounts get 403 (only after the password matched). Too many
-/// failures for one user or from one address lock it (429). With `invite`, accepts an
-/// invitation: sets the password (8 to 72 bytes), verifies and logs in the user (a bad or
-/// expired code is 400). With `register: true`, registers instead, exactly as
-/// `POST /v1/register`.
-#[utoipa::path(post, path = "/user/login", tag = "users", operation_id = "login",
-    security(()),
-    request_body = Login,
-    responses(
-        (status = 200, description = "An access token with the account and the user.",
-            body = Session, headers(("Cache-Control" = String, description = "`no-store`"))),
-        (status = 201, description = "With `register: true`: registered (as `POST /v1/register`).",
-            body = super::auth::IdOnly),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 403, response = crate::openapi::Forbidden),
-        (status = 409, response = crate::openapi::Conflict),
-        (status = 429, response = crate::openapi::TooMany),
-    ))]
-pub async fn login(
-    state: State,
-    req: actix_web::HttpRequest,
-    body: Json<Login>,
-) -> ApiResult<HttpResponse> {
-    let b = body.0;
-    if b.register == Some(true) {
-        if b.invite.is_some() {
-            return Err(ApiError::invalid(
-                "register: cannot be combined with invite",
-            ));
-        }
-        let r = super::auth::Register {
-            email: b.email.unwrap_or_default(),
-            password: b.password,
-            username: b.username,
-            name: b.name,
-        };
-        return super::auth::register_answer(&state, r, super::meta_of(&req)).await;
-    }
-    if b.name.is_some() || b.register.is_some() {
-        return Err(ApiError::invalid("name: only with register: true"));
-    }
-    if let Some(code) = b.invite {
-        let mut errors = vec![];
-        check_password("password", &b.password, &mut errors);
-        if b.email.is_some() || b.username.is_some() {
-            errors.push("invite: takes only the code and a password".into());
-        }
-        no_errors(errors)?;
-        let s = registration::accept_invite(&state, code, b.password, super::meta_of(&req)).await?;
-        return Ok(session_answer(&s));
-    }
-    let identity = match (b.email, b.username) {
-        (Some(e), _) => e,
-        (None, Some(u)) => u,
-        (None, None) => return Err(ApiError::invalid("email: is required (or username)")),
-    };
-    let mut errors = vec![];
-    if !is_login_name(&identity) {
-        errors.push("email: must be 1 to 254 characters".into());
-    }
-    if b.password.len() > crate::auth::password::MAX_PASSWORD_BYTES {
-        errors.push("password: must be at most 72 bytes".into());
-    }
-    no_errors(errors)?;
-    let s = sessions::login(&state, identity, b.password, super::meta_of(&req)).await?;
-    Ok(session_answer(&s))
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Logout {
-    /// End every credential of the user (its sessions, refresh tokens and personal access
-    /// tokens), not only the one presented.
-    everywhere: Option<bool>,
-}
-
-/// Role user: end the presented token, or with `everywhere` every token of the user.
-///
-/// An access token ends with its session's refresh tokens; a personal access token is deleted.
-#[utoipa::path(post, path = "/user/logout", tag = "users", operation_id = "logout",
-    request_body = inline(Option<Logout>),
-    responses((status = 204, description = "Logged out.")))]
-pub async fn logout(caller: Caller, state: State, body: Json<Logout>) -> ApiResult<HttpResponse> {
-    let everywhere = body.0.everywhere.unwrap_or(false);
-    sessions::logout(&state, caller, everywhere).await?;
-    Ok(HttpResponse::NoContent().finish())
-}
-
 /// Role admin: remove a user of the caller's tree by `id` or `email`.
 ///
 /// Not the last admin of an account, nor the last owner (409). Own removal is allowed for a
@@ -543,35 +347,4 @@ pub async fn update_role(
     let send_invite = b.send_invite.unwrap_or(false);
     let user = service::set_role(&state, caller, b.id, role, send_invite).await?;
     Ok(ok(user.view()))
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct ChangePassword {
-    #[schema(max_length = 72)]
-    current_password: String,
-    #[schema(value_type = Password)]
-    new_password: String,
-}
-
-/// Role user: change one's password; every older token stops working.
-///
-/// A wrong `currentPassword` is 400.
-#[utoipa::path(post, path = "/user/password", tag = "users", operation_id = "changePassword",
-    request_body = inline(ChangePassword),
-    responses((status = 204, description = "Changed.")))]
-pub async fn password(
-    caller: Caller,
-    state: State,
-    body: Json<ChangePassword>,
-) -> ApiResult<HttpResponse> {
-    let b = body.0;
-    let mut errors = vec![];
-    check_password("newPassword", &b.new_password, &mut errors);
-    if b.current_password.len() > crate::auth::password::MAX_PASSWORD_BYTES {
-        errors.push("currentPassword: does not match".into());
-    }
-    no_errors(errors)?;
-    sessions::change_password(&state, caller, b.current_password, b.new_password).await?;
-    Ok(HttpResponse::NoContent().finish())
 }

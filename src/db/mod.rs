@@ -268,6 +268,11 @@ impl Store {
         .map_err(|_| ApiError::internal("blocking task failed"))?
     }
 
+    /// `/readyz`: one round trip on a pooled connection.
+    pub async fn ping(&self) -> ApiResult<()> {
+        self.run(|c| Ok(ping(c)?)).await
+    }
+
     /// Like `run`, inside one write transaction: all of `f` lands, or none of it.
     pub async fn tx<T, F>(&self, f: F) -> ApiResult<T>
     where

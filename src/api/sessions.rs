@@ -1,209 +1,208 @@
-//! Public credential flows: registration and its confirmation, password reset, and the
-//! OAuth2 token endpoint (RFC 6749 shapes, form or JSON).
+//! Logins and sessions: `/user/login`, `/user/logout`, `/user/password`, and the OAuth2 token
+//! endpoint (RFC 6749 shapes, form or JSON).
 
 use super::body::{one_of, Field, Fields, Json};
-use super::users::Password;
-use super::{check, created, parsed, username_rule};
+use super::views::{rfc3339, AccountView, UserView};
+use super::{no_errors, ok};
 use crate::auth::password::check_password;
-use crate::db::audit::Meta;
-use crate::domain::{is_login_name, Email, Username};
+use crate::auth::Caller;
+use crate::domain::is_login_name;
 use crate::error::{ApiError, ApiResult};
-use crate::service::registration::{self as service, Registration};
+use crate::service::registration;
 use crate::service::sessions::{self, Refreshed};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
-use validator::Validate;
-
-/// This module's operations in the OpenAPI document.
-#[derive(utoipa::OpenApi)]
-#[openapi(paths(register, confirm, forgot, reset, token))]
-pub struct Doc;
 
 type State = web::Data<AppState>;
 
-#[derive(Deserialize, Validate, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Register {
-    #[validate(custom(function = "super::email_rule"))]
-    #[schema(format = Email, max_length = 254)]
-    pub email: String,
-    #[schema(value_type = Password)]
-    pub password: String,
-    /// 1 to 64 characters without `@`, spaces or control characters.
-    #[validate(custom(function = "username_rule"))]
-    #[schema(
-        min_length = 1,
-        max_length = 64,
-        pattern = r"^[^@\s\x00-\x1F\x7F-\x9F]+$"
-    )]
-    pub username: Option<String>,
-    /// The account's name (default the email).
-    #[validate(length(min = 1, max = 200))]
-    #[schema(min_length = 1, max_length = 200)]
-    pub name: Option<String>,
-}
+/// 8 to 72 bytes (UTF-8); longer is refused, never cut.
+///
+/// The schema of every new password (`check_password`). JSON Schema counts characters, so
+/// `maxLength` is only the bound for ASCII: 72 characters that take more than 72 bytes are refused.
+pub struct Password;
 
-/// `{"id": "..."}`: the new user's id.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct IdOnly {
-    pub id: String,
-}
-
-impl Register {
-    /// The body, checked: every problem at once.
-    pub fn checked(self) -> ApiResult<Registration> {
-        let mut errors = vec![];
-        check_password("password", &self.password, &mut errors);
-        check(&self, errors)?;
-        Ok(Registration {
-            email: parsed("email", Email::parse(self.email))?,
-            password: self.password,
-            username: self
-                .username
-                .map(|u| parsed("username", Username::parse(u)))
-                .transpose()?,
-            name: self.name,
-        })
+impl utoipa::PartialSchema for Password {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use crate::auth::password::{MAX_PASSWORD_BYTES, MIN_PASSWORD_BYTES};
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .description(Some("8 to 72 bytes (UTF-8); longer is refused, never cut."))
+            .min_length(Some(MIN_PASSWORD_BYTES))
+            .max_length(Some(MAX_PASSWORD_BYTES))
+            .into()
     }
 }
 
-/// Register, answered as `POST /v1/register` answers (also `/user/login {register: true}`).
-pub async fn register_answer(state: &AppState, b: Register, meta: Meta) -> ApiResult<HttpResponse> {
-    let id = service::register(state, b.checked()?, meta).await?;
-    Ok(created(IdOnly { id }))
-}
+impl utoipa::ToSchema for Password {}
 
-/// Public: register an account and its first user (admin, unverified); a confirmation code is mailed.
-///
-/// An email already in use gets the same 201 (with a made-up id) and its owner is mailed, so
-/// registration never tells whether an address has an account. A username in use gets the same
-/// 201 too (nothing is created and the address is mailed to choose another). 403 when
-/// `REGISTRATION=closed`; 409 only when a concurrent registration takes the same email or
-/// username first.
-#[utoipa::path(post, path = "/v1/register", tag = "registration", operation_id = "register",
-    security(()),
-    request_body = Register,
-    responses(
-        (status = 201, description = "Registered; confirm with the mailed code.", body = IdOnly),
-        (status = 403, response = crate::openapi::Forbidden),
-        (status = 409, response = crate::openapi::Conflict),
-    ))]
-pub async fn register(
-    state: State,
-    req: actix_web::HttpRequest,
-    body: Json<Register>,
-) -> ApiResult<HttpResponse> {
-    register_answer(&state, body.0, super::meta_of(&req)).await
-}
-
-#[derive(Deserialize, Validate, utoipa::ToSchema)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(as = CodeBody)]
-pub struct Code {
-    #[validate(length(min = 1, max = 200))]
+pub struct Login {
+    /// The email or the username to log in with (or, with `register`, the email to register).
+    #[schema(max_length = 254)]
+    email: Option<String>,
+    /// Used when there is no `email`.
+    #[schema(max_length = 254)]
+    username: Option<String>,
+    /// At most 72 bytes; with `invite` or `register` the password to set (8 to 72 bytes).
+    #[schema(max_length = 72)]
+    password: String,
+    /// Accept an invitation: the mailed code, with the password to set (no email or username).
+    invite: Option<String>,
+    /// Only `true`: register instead (as `POST /v1/register`); answers 201 `{id}`.
+    register: Option<bool>,
+    /// With `register`: the account's name (default the email).
     #[schema(min_length = 1, max_length = 200)]
-    pub code: String,
+    name: Option<String>,
 }
 
-/// The answer of a confirmation: the user, logged in.
+/// The answer of every login: access token, refresh token, account and user.
 #[derive(Serialize, utoipa::ToSchema)]
-pub struct Confirmed {
-    id: String,
-    /// An access token, as a login's.
+#[serde(rename_all = "camelCase")]
+pub struct Session {
+    /// JWT access token, sent as `Authorization: Bearer`.
     token: String,
+    /// When `token` expires.
+    #[schema(format = DateTime)]
+    expires: String,
+    /// Rotating refresh token (30 days), for `POST /v1/auth/token`.
+    refresh_token: String,
+    account: AccountView,
+    user: UserView,
 }
 
-/// Public: confirm a registration with its code (single use, 24 hours); answers a login.
-///
-/// A wrong or expired code is 400; too many wrong codes from one address lock it (429). 403
-/// when the account is suspended.
-#[utoipa::path(post, path = "/v1/register/confirm", tag = "registration",
-    operation_id = "confirmRegistration", security(()),
-    request_body = Code,
-    responses(
-        (status = 200, description = "The user id and an access token.", body = inline(Confirmed),
-            headers(("Cache-Control" = String, description = "`no-store`"))),
-        (status = 403, response = crate::openapi::Forbidden),
-        (status = 429, response = crate::openapi::TooMany),
-    ))]
-pub async fn confirm(
-    state: State,
-    req: actix_web::HttpRequest,
-    body: Json<Code>,
-) -> ApiResult<HttpResponse> {
-    let b = body.0;
-    check(&b, vec![])?;
-    let s = service::confirm(&state, b.code, super::meta_of(&req)).await?;
-    Ok(super::no_store(HttpResponse::Ok().json(Confirmed {
-        id: s.user.id,
-        token: s.token,
-    })))
-}
-
-#[derive(Deserialize, Validate, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Forgot {
-    #[validate(custom(function = "super::email_rule"))]
-    #[schema(format = Email, max_length = 254)]
-    email: String,
-}
-
-/// `{"message": "..."}`.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct Message {
-    message: &'static str,
-}
-
-/// Public: mail a password reset code (1 hour) if the address has a user; always 202.
-///
-/// A user has at most 3 live reset codes; further requests mail nothing (and still answer 202).
-#[utoipa::path(post, path = "/v1/password/forgot", tag = "registration",
-    operation_id = "forgotPassword", security(()),
-    request_body = inline(Forgot),
-    responses((status = 202, description = "Accepted, whether or not the address exists.",
-        body = inline(Message))))]
-pub async fn forgot(state: State, body: Json<Forgot>) -> ApiResult<HttpResponse> {
-    let b = body.0;
-    check(&b, vec![])?;
-    service::forgot_password(&state, b.email).await?;
-    Ok(HttpResponse::Accepted().json(Message {
-        message: "if the address has an account, a reset code was mailed to it",
+/// The answer of every login: access token, refresh token, account and user.
+pub fn session_answer(s: &sessions::Session) -> HttpResponse {
+    super::no_store(ok(Session {
+        token: s.token.clone(),
+        expires: rfc3339(s.expires * 1_000_000),
+        refresh_token: s.refresh_token.clone(),
+        account: s.account.view(),
+        user: s.user.view(),
     }))
 }
 
-#[derive(Deserialize, Validate, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Reset {
-    #[validate(length(min = 1, max = 200))]
-    #[schema(min_length = 1, max_length = 200)]
-    code: String,
-    #[schema(value_type = Password)]
-    password: String,
-}
-
-/// Public: set a new password with a reset code; every older credential stops working.
+/// Public: log in with email (or username) and password.
 ///
-/// A wrong or expired code is 400; too many wrong codes from one address lock it (429). The
-/// reset also proves the address: an invited user becomes active.
-#[utoipa::path(post, path = "/v1/password/reset", tag = "registration",
-    operation_id = "resetPassword", security(()),
-    request_body = inline(Reset),
+/// A wrong email and a wrong password get the same 401 and take the same time. Unverified
+/// users and users of suspended accounts get 403 (only after the password matched). Too many
+/// failures for one user or from one address lock it (429). With `invite`, accepts an
+/// invitation: sets the password (8 to 72 bytes), verifies and logs in the user (a bad or
+/// expired code is 400). With `register: true`, registers instead, exactly as
+/// `POST /v1/register`.
+#[utoipa::path(post, path = "/user/login", tag = "users", operation_id = "login",
+    security(()),
+    request_body = Login,
     responses(
-        (status = 204, description = "The password is set."),
+        (status = 200, description = "An access token with the account and the user.",
+            body = Session, headers(("Cache-Control" = String, description = "`no-store`"))),
+        (status = 201, description = "With `register: true`: registered (as `POST /v1/register`).",
+            body = super::registration::IdOnly),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 409, response = crate::openapi::Conflict),
         (status = 429, response = crate::openapi::TooMany),
     ))]
-pub async fn reset(
+pub async fn login(
     state: State,
     req: actix_web::HttpRequest,
-    body: Json<Reset>,
+    body: Json<Login>,
+) -> ApiResult<HttpResponse> {
+    let b = body.0;
+    if b.register == Some(true) {
+        if b.invite.is_some() {
+            return Err(ApiError::invalid(
+                "register: cannot be combined with invite",
+            ));
+        }
+        let r = super::registration::Register {
+            email: b.email.unwrap_or_default(),
+            password: b.password,
+            username: b.username,
+            name: b.name,
+        };
+        return super::registration::register_answer(&state, r, super::meta_of(&req)).await;
+    }
+    if b.name.is_some() || b.register.is_some() {
+        return Err(ApiError::invalid("name: only with register: true"));
+    }
+    if let Some(code) = b.invite {
+        let mut errors = vec![];
+        check_password("password", &b.password, &mut errors);
+        if b.email.is_some() || b.username.is_some() {
+            errors.push("invite: takes only the code and a password".into());
+        }
+        no_errors(errors)?;
+        let s = registration::accept_invite(&state, code, b.password, super::meta_of(&req)).await?;
+        return Ok(session_answer(&s));
+    }
+    let identity = match (b.email, b.username) {
+        (Some(e), _) => e,
+        (None, Some(u)) => u,
+        (None, None) => return Err(ApiError::invalid("email: is required (or username)")),
+    };
+    let mut errors = vec![];
+    if !is_login_name(&identity) {
+        errors.push("email: must be 1 to 254 characters".into());
+    }
+    if b.password.len() > crate::auth::password::MAX_PASSWORD_BYTES {
+        errors.push("password: must be at most 72 bytes".into());
+    }
+    no_errors(errors)?;
+    let s = sessions::login(&state, identity, b.password, super::meta_of(&req)).await?;
+    Ok(session_answer(&s))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Logout {
+    /// End every credential of the user (its sessions, refresh tokens and personal access
+    /// tokens), not only the one presented.
+    everywhere: Option<bool>,
+}
+
+/// Role user: end the presented token, or with `everywhere` every token of the user.
+///
+/// An access token ends with its session's refresh tokens; a personal access token is deleted.
+#[utoipa::path(post, path = "/user/logout", tag = "users", operation_id = "logout",
+    request_body = inline(Option<Logout>),
+    responses((status = 204, description = "Logged out.")))]
+pub async fn logout(caller: Caller, state: State, body: Json<Logout>) -> ApiResult<HttpResponse> {
+    let everywhere = body.0.everywhere.unwrap_or(false);
+    sessions::logout(&state, caller, everywhere).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ChangePassword {
+    #[schema(max_length = 72)]
+    current_password: String,
+    #[schema(value_type = Password)]
+    new_password: String,
+}
+
+/// Role user: change one's password; every older token stops working.
+///
+/// A wrong `currentPassword` is 400.
+#[utoipa::path(post, path = "/user/password", tag = "users", operation_id = "changePassword",
+    request_body = inline(ChangePassword),
+    responses((status = 204, description = "Changed.")))]
+pub async fn password(
+    caller: Caller,
+    state: State,
+    body: Json<ChangePassword>,
 ) -> ApiResult<HttpResponse> {
     let b = body.0;
     let mut errors = vec![];
-    check_password("password", &b.password, &mut errors);
-    check(&b, errors)?;
-    service::reset_password(&state, b.code, b.password, super::meta_of(&req)).await?;
+    check_password("newPassword", &b.new_password, &mut errors);
+    if b.current_password.len() > crate::auth::password::MAX_PASSWORD_BYTES {
+        errors.push("currentPassword: does not match".into());
+    }
+    no_errors(errors)?;
+    sessions::change_password(&state, caller, b.current_password, b.new_password).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
