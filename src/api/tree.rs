@@ -435,30 +435,13 @@ fn nest(root: &str, rows: Vec<Account>) -> Option<AccountTree> {
 mod tests {
     use super::*;
 
-    fn acc(id: &str, parent: Option<&str>, created: i64) -> Account {
-        Account {
-            id: id.into(),
-            name: id.into(),
-            email: None,
-            email_lower: None,
-            plan_id: "default".into(),
-            parent_id: parent.map(Into::into),
-            device_seats: 0,
-            used_devices: 0,
-            suspended: false,
-            closed: false,
-            created,
-            activity: created,
-        }
-    }
-
     #[test]
     fn nest_builds_the_tree_with_children_in_order() {
         let rows = vec![
-            acc("root", None, 0),
-            acc("a", Some("root"), 1),
-            acc("b", Some("root"), 2),
-            acc("a1", Some("a"), 3),
+            Account::sample("root", None, 0),
+            Account::sample("a", Some("root"), 1),
+            Account::sample("b", Some("root"), 2),
+            Account::sample("a1", Some("a"), 3),
         ];
         let tree = serde_json::to_value(nest("root", rows)).unwrap();
         assert_eq!(tree["id"], "root");

@@ -32,6 +32,27 @@ pub struct Account {
     pub activity: i64,
 }
 
+#[cfg(test)]
+impl Account {
+    /// An open account with no seats, for the unit tests of the tree.
+    pub fn sample(id: &str, parent: Option<&str>, created: i64) -> Account {
+        Account {
+            id: id.into(),
+            name: id.into(),
+            email: None,
+            email_lower: None,
+            plan_id: "default".into(),
+            parent_id: parent.map(Into::into),
+            device_seats: 0,
+            used_devices: 0,
+            suspended: false,
+            closed: false,
+            created,
+            activity: created,
+        }
+    }
+}
+
 #[derive(Queryable, Selectable, Insertable, Clone, Debug)]
 #[diesel(table_name = users)]
 pub struct User {

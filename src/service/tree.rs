@@ -295,35 +295,18 @@ pub fn depth_first(root: &str, rows: Vec<Account>) -> Vec<Account> {
 mod tests {
     use super::*;
 
-    fn acc(id: &str, parent: Option<&str>, created: i64) -> Account {
-        Account {
-            id: id.into(),
-            name: id.into(),
-            email: None,
-            email_lower: None,
-            plan_id: "default".into(),
-            parent_id: parent.map(Into::into),
-            device_seats: 0,
-            used_devices: 0,
-            suspended: false,
-            closed: false,
-            created,
-            activity: created,
-        }
-    }
-
     #[test]
     fn depth_first_visits_each_subtree_before_the_next_sibling() {
         // root -> a (-> a1, a2, a3), b (-> b1); rows in no order, a1 and a2 created together
         // (the id breaks the tie).
         let rows = vec![
-            acc("a3", Some("a"), 5),
-            acc("b1", Some("b"), 4),
-            acc("b", Some("root"), 2),
-            acc("a2", Some("a"), 3),
-            acc("root", Some("up"), 0),
-            acc("a1", Some("a"), 3),
-            acc("a", Some("root"), 1),
+            Account::sample("a3", Some("a"), 5),
+            Account::sample("b1", Some("b"), 4),
+            Account::sample("b", Some("root"), 2),
+            Account::sample("a2", Some("a"), 3),
+            Account::sample("root", Some("up"), 0),
+            Account::sample("a1", Some("a"), 3),
+            Account::sample("a", Some("root"), 1),
         ];
         let ids: Vec<String> = depth_first("root", rows)
             .into_iter()
@@ -334,9 +317,13 @@ mod tests {
 
     #[test]
     fn a_long_chain_needs_no_recursion() {
-        let mut rows = vec![acc("n0", None, 0)];
+        let mut rows = vec![Account::sample("n0", None, 0)];
         for i in 1..50_000 {
-            rows.push(acc(&format!("n{i}"), Some(&format!("n{}", i - 1)), i));
+            rows.push(Account::sample(
+                &format!("n{i}"),
+                Some(&format!("n{}", i - 1)),
+                i,
+            ));
         }
         let out = depth_first("n0", rows);
         assert_eq!(out.len(), 50_000);
