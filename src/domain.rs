@@ -94,16 +94,24 @@ impl From<UserStatus> for String {
     }
 }
 
+/// The longest email address, in characters (RFC 5321's 254).
+pub const MAX_EMAIL_CHARS: u64 = 254;
+
 /// An email address: the validator crate's rule (RFC 5321/5322 shape, HTML5's email input), at
-/// most 254 bytes.
+/// most `MAX_EMAIL_CHARS` characters.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Email(String);
 
 impl Email {
     pub const INVALID: &'static str = "not a valid email address";
 
+    /// The shape alone (request bodies check the length beside it, with its own message).
+    pub fn has_shape(s: &str) -> bool {
+        validator::ValidateEmail::validate_email(&s)
+    }
+
     pub fn parse(s: String) -> Result<Email, &'static str> {
-        if s.len() <= MAX_IDENTITY_BYTES && validator::ValidateEmail::validate_email(&s) {
+        if s.chars().count() as u64 <= MAX_EMAIL_CHARS && Email::has_shape(&s) {
             Ok(Email(s))
         } else {
             Err(Email::INVALID)

@@ -7,7 +7,7 @@ use super::views::{AccountView, UserView};
 use super::{check, created, not_blank, ok, parsed};
 use crate::auth::{Caller, Presented};
 use crate::db::models::{Account, User};
-use crate::domain::{Email, Seats, MAX_SEATS};
+use crate::domain::{Email, Seats, MAX_EMAIL_CHARS, MAX_SEATS};
 use crate::error::ApiResult;
 use crate::ids::chosen_or_new;
 use crate::pagination::Cursor;
@@ -44,7 +44,7 @@ pub struct CreateAccount {
     #[schema(min_length = 1, max_length = 200)]
     name: String,
     /// The account's email, and its first user's (unique among accounts, and among users).
-    #[validate(custom(function = "super::email_rule"))]
+    #[validate(custom(function = "super::email_rule"), length(max = MAX_EMAIL_CHARS))]
     #[schema(format = Email, max_length = 254)]
     email: String,
     /// Default: the plan `default`.
@@ -145,7 +145,7 @@ pub struct UpdateAccount {
     #[schema(min_length = 1, max_length = 200)]
     name: Option<String>,
     /// Unique among accounts.
-    #[validate(custom(function = "super::email_rule"))]
+    #[validate(custom(function = "super::email_rule"), length(max = MAX_EMAIL_CHARS))]
     #[schema(format = Email, max_length = 254)]
     email: Option<String>,
     /// Accepted only to be refused with a clear message: plans change through `/plan`.

@@ -5,7 +5,7 @@ use super::sessions::Password;
 use super::{check, created, parsed, username_rule};
 use crate::auth::password::check_password;
 use crate::db::audit::Meta;
-use crate::domain::{Email, Username};
+use crate::domain::{Email, Username, MAX_EMAIL_CHARS};
 use crate::error::ApiResult;
 use crate::service::registration::{self as service, Registration};
 use crate::state::AppState;
@@ -18,7 +18,7 @@ type State = web::Data<AppState>;
 #[derive(Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Register {
-    #[validate(custom(function = "super::email_rule"))]
+    #[validate(custom(function = "super::email_rule"), length(max = MAX_EMAIL_CHARS))]
     #[schema(format = Email, max_length = 254)]
     pub email: String,
     #[schema(value_type = Password)]
@@ -137,7 +137,7 @@ pub async fn confirm(
 #[derive(Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Forgot {
-    #[validate(custom(function = "super::email_rule"))]
+    #[validate(custom(function = "super::email_rule"), length(max = MAX_EMAIL_CHARS))]
     #[schema(format = Email, max_length = 254)]
     email: String,
 }

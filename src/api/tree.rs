@@ -177,7 +177,7 @@ pub struct CreateChild {
 }
 
 impl CreateChild {
-    /// The new account this body asks for: every problem at once.
+    /// The new account this body asks for: unknown fields alone, else every problem at once.
     fn checked(self) -> ApiResult<NewAccount> {
         no_unknown(&self.unknown)?;
         let mut errors = vec![];
@@ -269,7 +269,7 @@ pub struct EditAccount {
 }
 
 impl EditAccount {
-    /// The change this body asks for: every problem at once.
+    /// The change this body asks for: unknown fields alone, else every problem at once.
     fn checked(self) -> ApiResult<service::AccountEdit> {
         no_unknown(&self.unknown)?;
         let mut errors = vec![];

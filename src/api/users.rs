@@ -13,7 +13,7 @@ use crate::auth::Caller;
 use crate::db::models::User;
 use crate::db::users::{UserChanges, UserFilter};
 use crate::domain::Role;
-use crate::domain::{Email, Username};
+use crate::domain::{Email, Username, MAX_EMAIL_CHARS};
 use crate::error::ApiResult;
 use crate::ids::chosen_or_new;
 use crate::pagination::PageRequest;
@@ -42,7 +42,7 @@ fn parse_role(role: &str, errors: &mut Vec<String>) -> Role {
 #[derive(Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CreateUser {
-    #[validate(custom(function = "super::email_rule"))]
+    #[validate(custom(function = "super::email_rule"), length(max = MAX_EMAIL_CHARS))]
     #[schema(format = Email, max_length = 254)]
     pub email: String,
     #[schema(value_type = RoleName)]
@@ -243,7 +243,7 @@ pub struct UpdateUser {
     #[schema(min_length = 1, max_length = 64)]
     id: Option<String>,
     /// A new address: pending codes end and an invited user gets a new invitation there.
-    #[validate(custom(function = "super::email_rule"))]
+    #[validate(custom(function = "super::email_rule"), length(max = MAX_EMAIL_CHARS))]
     #[schema(format = Email, max_length = 254)]
     email: Option<String>,
     #[validate(length(max = 100))]

@@ -1,4 +1,4 @@
-//! Credentials and roles, with no HTTP in them: the transports read a credential off their
+//! Credentials, with no HTTP in them: the transports read a credential off their
 //! request and hand it to `authenticate`.
 
 pub mod credential;

@@ -104,8 +104,12 @@ impl Mailer {
     pub fn send(&self, mail: Mail) {
         let mailer = self.clone();
         tokio::task::spawn_blocking(move || {
-            if let Err(e) = mailer.send_now(&mail) {
-                log::error!("mail to {} failed: {e}", mail.to);
+            let sent =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| mailer.send_now(&mail)));
+            match sent {
+                Ok(Err(e)) => log::error!("mail to {} failed: {e}", mail.to),
+                Err(_) => log::error!("mail task failed"),
+                Ok(Ok(())) => {}
             }
         });
     }

@@ -29,17 +29,19 @@ pub async fn register(state: &AppState, r: Registration, meta: Meta) -> ApiResul
     }
     // Hash first, on every path, so both answers take the same time.
     let hash = state.hasher.hash(r.password).await?;
-    let email = r.email.clone();
-    let outcome = state
-        .tx(move |c| {
+    state
+        .tx_then_mail(move |c| {
             let email = r.email.as_str();
+            // A made-up id: the answer must not tell that the address is in use.
             if users::by_email(c, email)?.is_some() {
-                return Ok(Err(templates::already_registered(email)));
+                let mail = templates::already_registered(email);
+                return Ok((crate::ids::new_id(), Some(mail)));
             }
             // A taken username is told to the mailbox too, never in the answer.
             if let Some(name) = &r.username {
                 if users::by_login(c, name.as_str())?.is_some() {
-                    return Ok(Err(templates::username_taken(email, name.as_str())));
+                    let mail = templates::username_taken(email, name.as_str());
+                    return Ok((crate::ids::new_id(), Some(mail)));
                 }
             }
             // The account takes the email too, unless another account already has it.
@@ -79,21 +81,10 @@ pub async fn register(state: &AppState, r: Registration, meta: Meta) -> ApiResul
                 Some(&user.account_id),
                 Some(&user.id),
             )?;
-            Ok(Ok((user.id, code)))
+            let mail = templates::confirmation(&user.email, &code);
+            Ok((user.id, Some(mail)))
         })
-        .await?;
-    match outcome {
-        Ok((id, code)) => {
-            state
-                .mailer
-                .send(templates::confirmation(email.as_str(), &code));
-            Ok(id)
-        }
-        Err(mail) => {
-            state.mailer.send(mail);
-            Ok(crate::ids::new_id())
-        }
-    }
+        .await
 }
 
 /// Use a code, counting the attempt against the client's address first. `Ok(Err(..))` for a
@@ -202,23 +193,19 @@ pub fn reinvite(conn: &mut DbConn, user: &User) -> ApiResult<Option<Mail>> {
 
 /// Always the same answer; a reset code is mailed only when the address has a user.
 pub async fn forgot_password(state: &AppState, email: String) -> ApiResult<()> {
-    let mail = state
-        .tx(move |c| {
+    state
+        .tx_then_mail(move |c| {
             let Some(user) = users::by_email(c, &email)? else {
-                return Ok(None);
+                return Ok(((), None));
             };
             if crate::db::codes::count_live(c, &user.id, "reset", now())? >= codes::MAX_LIVE_RESETS
             {
-                return Ok(None);
+                return Ok(((), None));
             }
             let code = codes::issue(c, Kind::Reset, &user.id)?;
-            Ok(Some(templates::reset(&user.email, &code)))
+            Ok(((), Some(templates::reset(&user.email, &code))))
         })
-        .await?;
-    if let Some(m) = mail {
-        state.mailer.send(m);
-    }
-    Ok(())
+        .await
 }
 
 /// Use a reset code: set the password (every older credential ends); the address is proven.

@@ -3,7 +3,6 @@
 
 use super::throttle;
 use crate::auth::jwt::Keys;
-use crate::auth::password::MAX_PASSWORD_BYTES;
 use crate::auth::{Caller, Credential};
 use crate::db::audit::Meta;
 use crate::db::models::{now, Account, User};
@@ -220,8 +219,6 @@ pub fn set_password(conn: &mut DbConn, user_id: &str, hash: &str) -> ApiResult<(
     Ok(())
 }
 
-// Registration, invitations and password resets.
-
 /// Change one's own password: the current one must match (400 otherwise); every older
 /// credential ends.
 pub async fn change_password(
@@ -230,9 +227,6 @@ pub async fn change_password(
     current: String,
     new: String,
 ) -> ApiResult<()> {
-    if current.len() > MAX_PASSWORD_BYTES {
-        return Err(ApiError::invalid("currentPassword: does not match"));
-    }
     let stored = caller.user.password_hash.clone();
     if !state.hasher.verify(current, stored).await? {
         return Err(ApiError::invalid("currentPassword: does not match"));
