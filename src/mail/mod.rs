@@ -56,6 +56,29 @@ fn smtp_transport(url: &str) -> Result<SmtpTransport, String> {
     Ok(builder.build())
 }
 
+/// Mail files hold live codes: only the server's user may read them (the file 0600, in a
+/// directory made 0700).
+fn write_private(
+    dir: &std::path::Path,
+    path: &std::path::Path,
+    bytes: &[u8],
+) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    // Also a directory that existed before with wider rights.
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?
+        .write_all(bytes)
+}
+
 impl Mailer {
     /// `Err` is the one line that stops the start (it names the variable).
     pub fn new(smtp_url: Option<&str>, from: &str, dir: PathBuf) -> Result<Mailer, String> {
@@ -85,14 +108,13 @@ impl Mailer {
         match &*self.delivery {
             Delivery::Smtp(t) => t.send(&message).map(|_| ()).map_err(|e| e.to_string()),
             Delivery::Files(dir) => {
-                std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
                 let name = format!(
                     "{}-{}.eml",
                     chrono::Utc::now().format("%Y%m%dT%H%M%S%.6f"),
                     uuid::Uuid::new_v4().simple()
                 );
                 let path = dir.join(name);
-                std::fs::write(&path, message.formatted()).map_err(|e| e.to_string())?;
+                write_private(dir, &path, &message.formatted()).map_err(|e| e.to_string())?;
                 // The path, never the code: logs carry no secrets.
                 log::info!("mail to {} written to {}", mail.to, path.display());
                 Ok(())

@@ -11,6 +11,19 @@ fn register(s: &TestServer, email: &str) -> crate::common::Resp {
 }
 
 #[test]
+fn mail_files_are_readable_by_the_server_user_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = TestServer::start();
+    register(&s, "private@solo.test").expect(201);
+    s.wait_code("private@solo.test", 1);
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&s.mail_dir), 0o700);
+    for file in std::fs::read_dir(&s.mail_dir).unwrap() {
+        assert_eq!(mode(&file.unwrap().path()), 0o600);
+    }
+}
+
+#[test]
 fn registration_mails_a_code_that_confirms_and_logs_in_once() {
     let s = TestServer::start();
     let id = register(&s, "new@solo.test").expect(201).id();
