@@ -140,6 +140,7 @@ struct Base;
     api::tree::create_child,
     api::tree::all_children,
     api::tree::descendants,
+    api::tree::decendants,
     api::tree::mint_seat_token,
     api::tree::redeem_seats,
     api::plans::list_plans,

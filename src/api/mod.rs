@@ -55,6 +55,7 @@ pub fn routes() -> Vec<(Method, &'static str, Route)> {
         (Method::POST, "/v1/accounts/{id}/children", post().to(tree::create_child)),
         (Method::GET, "/v1/accounts/{id}/allChildren", get().to(tree::all_children)),
         (Method::GET, "/v1/accounts/{id}/descendants", get().to(tree::descendants)),
+        (Method::GET, "/v1/accounts/{id}/decendants", get().to(tree::decendants)),
         (Method::POST, "/v1/seat-tokens", post().to(tree::mint_seat_token)),
         (Method::POST, "/v1/accounts/{id}/seats", post().to(tree::redeem_seats)),
         (Method::GET, "/v1/accounts/{id}/devices", get().to(devices::list)),

@@ -52,7 +52,7 @@ struct Frame {
     args: Option<Value>,
 }
 
-/// An answer frame: `result`, or `error`, or neither (a method that answers nothing).
+/// An answer frame: `result` (`null` for a method that answers nothing), or `error`.
 #[derive(Serialize, utoipa::ToSchema)]
 #[schema(as = RpcFrame)]
 struct Answer {
@@ -116,8 +116,8 @@ const PREFIX: &str = "/v1/Account.";
 /// `{"v": 2, "src": S, "id": N, "method": "/v1/Account.<Name>", "args": {...}}` answers
 /// `{"v": 2, "src": "accountd", "dst": S, "id": N, "result": ...}`, or `{..., "error": {"code",
 /// "message"}}` with the HTTP status the REST twin would answer as `code` (and `retryAfter`
-/// seconds, with a `Retry-After` header, for 429 and 503), or neither `result` nor `error` for a
-/// method that answers nothing. Credentials are checked only by the methods that need them: a
+/// seconds, with a `Retry-After` header, for 429 and 503); a method that answers nothing answers
+/// `"result": null`. Credentials are checked only by the methods that need them: a
 /// missing, bad or insufficient one is an error frame with code 401 or 403, not an HTTP status.
 /// Methods (`account` in their arguments is a user id): `Login {username, password}` →
 /// `{id, token}`; `RegisterUser {email, password, username?}` → `{id}`;
@@ -180,7 +180,8 @@ pub async fn rpc(
     };
     let mut retry_after = None;
     match answer {
-        Ok(result) => out.result = result,
+        // A method with nothing to answer answers `"result": null`.
+        Ok(result) => out.result = Some(result.unwrap_or(Value::Null)),
         Err(e) => {
             // A locked or busy answer says when to come back, in the frame and the header.
             retry_after = match &e {

@@ -143,6 +143,20 @@ pub async fn descendants(
     Ok(ok(nest(&root, rows)))
 }
 
+/// Role user: `descendants` as the child-account API spells it (the same answer).
+#[utoipa::path(get, path = "/v1/accounts/{id}/decendants", tag = "accounts",
+    operation_id = "getDecendants",
+    params(("id" = String, Path, description = "The account's id."), DescendantsQuery),
+    responses((status = 200, description = "The tree.", body = AccountTree)))]
+pub async fn decendants(
+    caller: Caller,
+    state: State,
+    id: Id,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
+    descendants(caller, state, id, req).await
+}
+
 /// The body of `POST /v1/accounts/{id}/children`, as JSON or form (read by field name, with
 /// the aliases `account_name` and `device_seats`).
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -27,6 +27,22 @@ fn call(s: &TestServer, token: Option<&str>, method: &str, args: Value) -> (Valu
     )
 }
 
+#[test]
+fn a_method_with_nothing_to_answer_answers_result_null() {
+    let s = TestServer::start();
+    let (_, admin) = admin(&s);
+    let r = s
+        .call(
+            "POST",
+            "/rpc",
+            Some(&admin),
+            Some(frame("CreateGroup", json!({"id": "ops"}))),
+        )
+        .expect(200);
+    assert_eq!(r.body.get("result"), Some(&Value::Null), "{}", r.body);
+    assert_eq!(r.body.get("error"), None);
+}
+
 fn ok(s: &TestServer, token: Option<&str>, method: &str, args: Value) -> Value {
     let (result, err) = call(s, token, method, args.clone());
     assert_eq!(err, None, "{method} {args}: error");

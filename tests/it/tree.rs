@@ -90,6 +90,12 @@ fn children_all_children_and_descendants_show_the_tree() {
         .expect(200)
         .body;
     assert_eq!(alone["children"], json!([]));
+    // The child-account API's spelling answers the same.
+    let alias = s
+        .get(&format!("/v1/accounts/{root}/decendants?maxDepth=1"), t)
+        .expect(200)
+        .body;
+    assert_eq!(alias, shallow);
     for bad in ["maxDepth=-1", "maxDepth=101", "maxDepth=two", "depth=1"] {
         s.get(&format!("/v1/accounts/{root}/descendants?{bad}"), t)
             .expect(400);
