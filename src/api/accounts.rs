@@ -1,6 +1,7 @@
 //! `/v1/accounts`: accounts, their identity, users, deletion and close.
 
 use super::body::Json;
+use super::extract::NoQuery;
 use super::extract::{Admin, Owner};
 use super::page::Page;
 use super::views::{AccountView, UserView};
@@ -81,6 +82,7 @@ pub async fn create(
     Owner(caller): Owner,
     state: State,
     body: Json<CreateAccount>,
+    _: NoQuery,
 ) -> ApiResult<HttpResponse> {
     let b = body.0;
     let mut errors = vec![];
@@ -131,7 +133,12 @@ pub async fn list(caller: Caller, state: State, req: HttpRequest) -> ApiResult<H
 #[utoipa::path(get, path = "/v1/accounts/{id}", tag = "accounts", operation_id = "getAccount",
     params(("id" = String, Path, description = "The account's id.")),
     responses((status = 200, description = "The account.", body = AccountView)))]
-pub async fn get(presented: Presented, state: State, id: Id) -> ApiResult<HttpResponse> {
+pub async fn get(
+    presented: Presented,
+    state: State,
+    id: Id,
+    _: NoQuery,
+) -> ApiResult<HttpResponse> {
     let account = service::read(&state, presented, id.into_inner()).await?;
     Ok(ok(account.into_view()))
 }
@@ -175,6 +182,7 @@ pub async fn update(
     state: State,
     id: Id,
     body: Json<UpdateAccount>,
+    _: NoQuery,
 ) -> ApiResult<HttpResponse> {
     let b = body.0;
     let mut errors = vec![];
@@ -197,7 +205,12 @@ pub async fn update(
         (status = 204, description = "Deleted."),
         (status = 409, response = crate::openapi::Conflict),
     ))]
-pub async fn delete(Admin(caller): Admin, state: State, id: Id) -> ApiResult<HttpResponse> {
+pub async fn delete(
+    Admin(caller): Admin,
+    state: State,
+    id: Id,
+    _: NoQuery,
+) -> ApiResult<HttpResponse> {
     service::delete(&state, caller, id.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -256,7 +269,12 @@ pub async fn users(
         (status = 200, description = "The closed tombstone.", body = AccountView),
         (status = 409, response = crate::openapi::Conflict),
     ))]
-pub async fn close(Admin(caller): Admin, state: State, id: Id) -> ApiResult<HttpResponse> {
+pub async fn close(
+    Admin(caller): Admin,
+    state: State,
+    id: Id,
+    _: NoQuery,
+) -> ApiResult<HttpResponse> {
     let account = service::close(&state, caller, id.into_inner()).await?;
     Ok(ok(account.into_view()))
 }

@@ -2,6 +2,7 @@
 
 use super::body::Json;
 use super::extract::Admin;
+use super::extract::NoQuery;
 use super::page::NoParams;
 use super::page::Page;
 use super::views::DeviceView;
@@ -53,6 +54,7 @@ pub async fn create(
     state: State,
     account: web::Path<String>,
     body: Json<CreateDevice>,
+    _: NoQuery,
 ) -> ApiResult<HttpResponse> {
     let b = body.0;
     let mut errors = vec![];
@@ -104,6 +106,7 @@ pub async fn delete(
     Admin(caller): Admin,
     state: State,
     path: web::Path<(String, String)>,
+    _: NoQuery,
 ) -> ApiResult<HttpResponse> {
     let (account, device) = path.into_inner();
     service::delete(&state, caller, account, device).await?;

@@ -73,6 +73,24 @@ impl FromRequest for Meta {
     }
 }
 
+/// A route that takes no query parameters: any but `access_token` is a 400, as on every list,
+/// so a parameter the route does not know is never silently ignored.
+pub struct NoQuery;
+
+impl FromRequest for NoQuery {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let q = req.query_string();
+        ready(if q.is_empty() {
+            Ok(NoQuery)
+        } else {
+            super::page::Params::parse(q, &[]).map(|_| NoQuery)
+        })
+    }
+}
+
 fn missing() -> ApiError {
     ApiError::unauthorized("missing bearer credentials")
 }

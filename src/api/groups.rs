@@ -3,6 +3,7 @@
 
 use super::body::Json;
 use super::extract::Admin;
+use super::extract::NoQuery;
 use super::page::{query, query_str};
 use super::{check, created, no_errors, ok};
 use crate::auth::Caller;
@@ -66,6 +67,7 @@ pub async fn create(
     Admin(caller): Admin,
     state: State,
     body: Json<CreateGroup>,
+    _: NoQuery,
 ) -> ApiResult<HttpResponse> {
     let (account, id, labels) = body.0.checked()?;
     let group = service::create(&state, caller, account, id, labels).await?;

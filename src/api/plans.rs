@@ -1,6 +1,7 @@
 //! `/v1/plans`, and the plan of an account (`/v1/accounts/{id}/plan`).
 
 use super::body::Json;
+use super::extract::NoQuery;
 use super::extract::Owner;
 use super::page::NoParams;
 use super::page::Page;
@@ -41,7 +42,12 @@ fn plan_answer(plan: &Plan) -> AccountPlan {
     operation_id = "getAccountPlan",
     params(("id" = String, Path, description = "The account's id.")),
     responses((status = 200, description = "The account's plan.", body = AccountPlan)))]
-pub async fn get_plan(presented: Presented, state: State, id: Id) -> ApiResult<HttpResponse> {
+pub async fn get_plan(
+    presented: Presented,
+    state: State,
+    id: Id,
+    _: NoQuery,
+) -> ApiResult<HttpResponse> {
     let plan = service::plan_of(&state, presented, id.into_inner()).await?;
     Ok(ok(plan_answer(&plan)))
 }
@@ -70,6 +76,7 @@ pub async fn set_plan(
     state: State,
     id: Id,
     body: Json<SetPlan>,
+    _: NoQuery,
 ) -> ApiResult<HttpResponse> {
     let b = body.0;
     check(&b, vec![])?;
@@ -103,7 +110,12 @@ pub async fn list_plans(_: Caller, state: State, req: HttpRequest) -> ApiResult<
 #[utoipa::path(get, path = "/v1/plans/{id}", tag = "plans", operation_id = "getPlan",
     params(("id" = String, Path, description = "The plan's id.")),
     responses((status = 200, description = "The plan.", body = PlanView)))]
-pub async fn get_plan_by_id(_: Caller, state: State, id: Id) -> ApiResult<HttpResponse> {
+pub async fn get_plan_by_id(
+    _: Caller,
+    state: State,
+    id: Id,
+    _: NoQuery,
+) -> ApiResult<HttpResponse> {
     let plan = service::get(&state, id.into_inner()).await?;
     Ok(ok(plan.view()))
 }
@@ -160,6 +172,7 @@ pub async fn create_plan(
     Owner(caller): Owner,
     state: State,
     body: Json<CreatePlan>,
+    _: NoQuery,
 ) -> ApiResult<HttpResponse> {
     let b = body.0;
     let mut errors = vec![];

@@ -1,6 +1,7 @@
 //! Public credential flows: registration and its confirmation, and password resets.
 
 use super::body::Json;
+use super::extract::NoQuery;
 use super::sessions::Password;
 use super::{check, created, parsed, username_rule};
 use crate::auth::password::check_password;
@@ -86,6 +87,7 @@ pub async fn register(
     state: State,
     req: actix_web::HttpRequest,
     body: Json<Register>,
+    _: NoQuery,
 ) -> ApiResult<HttpResponse> {
     register_answer(&state, body.0, super::meta_of(&req)).await
 }
@@ -124,6 +126,7 @@ pub async fn confirm(
     state: State,
     req: actix_web::HttpRequest,
     body: Json<Code>,
+    _: NoQuery,
 ) -> ApiResult<HttpResponse> {
     let b = body.0;
     check(&b, vec![])?;
@@ -156,7 +159,7 @@ pub struct Message {
     request_body = inline(Forgot),
     responses((status = 202, description = "Accepted, whether or not the address exists.",
         body = inline(Message))))]
-pub async fn forgot(state: State, body: Json<Forgot>) -> ApiResult<HttpResponse> {
+pub async fn forgot(state: State, body: Json<Forgot>, _: NoQuery) -> ApiResult<HttpResponse> {
     let b = body.0;
     check(&b, vec![])?;
     service::forgot_password(&state, b.email).await?;
@@ -190,6 +193,7 @@ pub async fn reset(
     state: State,
     req: actix_web::HttpRequest,
     body: Json<Reset>,
+    _: NoQuery,
 ) -> ApiResult<HttpResponse> {
     let b = body.0;
     let mut errors = vec![];

@@ -148,6 +148,10 @@ pub async fn rpc(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> HttpResponse {
+    // RPC takes no query parameters (but `access_token`), like every route that reads none.
+    if let Err(e) = super::page::Params::parse(req.query_string(), &[]) {
+        return frame_error(400, &message(&e), None, None);
+    }
     let mut payload: Payload = payload.into_inner();
     let bytes = match read_body(&req, &mut payload).await {
         Ok(b) => b,

@@ -2,6 +2,7 @@
 //! endpoint (RFC 6749 shapes, form or JSON).
 
 use super::body::{one_of, Field, Fields, Json};
+use super::extract::NoQuery;
 use super::views::{rfc3339, AccountView, UserView};
 use super::{no_errors, ok};
 use crate::auth::password::check_password;
@@ -109,6 +110,7 @@ pub async fn login(
     state: State,
     req: actix_web::HttpRequest,
     body: Json<Login>,
+    _: NoQuery,
 ) -> ApiResult<HttpResponse> {
     let b = body.0;
     if b.register == Some(true) {
@@ -169,7 +171,12 @@ pub struct Logout {
 #[utoipa::path(post, path = "/user/logout", tag = "users", operation_id = "logout",
     request_body = inline(Option<Logout>),
     responses((status = 204, description = "Logged out.")))]
-pub async fn logout(caller: Caller, state: State, body: Json<Logout>) -> ApiResult<HttpResponse> {
+pub async fn logout(
+    caller: Caller,
+    state: State,
+    body: Json<Logout>,
+    _: NoQuery,
+) -> ApiResult<HttpResponse> {
     let everywhere = body.0.everywhere.unwrap_or(false);
     sessions::logout(&state, caller, everywhere).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -194,6 +201,7 @@ pub async fn password(
     caller: Caller,
     state: State,
     body: Json<ChangePassword>,
+    _: NoQuery,
 ) -> ApiResult<HttpResponse> {
     let b = body.0;
     let mut errors = vec![];
@@ -380,11 +388,12 @@ fn token_answer(s: &sessions::Session, state: &AppState) -> HttpResponse {
         (status = 429, response = crate::openapi::TooMany),
     ))]
 pub async fn token(
+    query: Result<NoQuery, ApiError>,
     state: State,
     req: actix_web::HttpRequest,
     body: Result<Fields, ApiError>,
 ) -> HttpResponse {
-    let body = match body {
+    let body = match query.and(body) {
         Ok(b) => b,
         Err(e) => return oauth_failure(e),
     };

@@ -1,6 +1,7 @@
 //! `/v1/tokens`: personal access tokens.
 
 use super::body::Json;
+use super::extract::NoQuery;
 use super::{check, created, ok};
 use crate::auth::Caller;
 use crate::db::pats::Pat;
@@ -131,6 +132,7 @@ pub async fn create(
     caller: Caller,
     state: State,
     body: Json<CreateToken>,
+    _: NoQuery,
 ) -> ApiResult<HttpResponse> {
     let (pat, token) = body.0.mint(&state, caller).await?;
     let v = pat.view();
@@ -195,6 +197,7 @@ pub async fn revoke(
     caller: Caller,
     state: State,
     id: web::Path<String>,
+    _: NoQuery,
 ) -> ApiResult<HttpResponse> {
     service::revoke(&state, caller, id.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -220,6 +223,7 @@ pub async fn validate(
     caller: Caller,
     state: State,
     body: Json<ValidateToken>,
+    _: NoQuery,
 ) -> ApiResult<HttpResponse> {
     let b = body.0;
     check(&b, vec![])?;

@@ -2,6 +2,7 @@
 //! of seats and suspension, and seat tokens.
 
 use super::body::{no_unknown, one_of, Field, Fields, Json};
+use super::extract::NoQuery;
 use super::extract::{Admin, Owner};
 use super::page::{query, NoParams, Page};
 use super::views::AccountView;
@@ -247,6 +248,7 @@ pub async fn create_child(
     state: State,
     id: Id,
     body: Fields,
+    _: NoQuery,
 ) -> ApiResult<HttpResponse> {
     let new = body.parse::<CreateChild>()?.checked()?;
     let child = service::create_child(&state, caller, id.into_inner(), new).await?;
@@ -347,6 +349,7 @@ pub async fn edit(
     state: State,
     id: Id,
     body: Fields,
+    _: NoQuery,
 ) -> ApiResult<HttpResponse> {
     let edit = body.parse::<EditAccount>()?.checked()?;
     service::edit(&state, caller, id.into_inner(), edit).await?;
@@ -382,6 +385,7 @@ pub async fn mint_seat_token(
     Owner(caller): Owner,
     state: State,
     body: Json<MintSeats>,
+    _: NoQuery,
 ) -> ApiResult<HttpResponse> {
     let b = body.0;
     check(&b, vec![])?;
@@ -416,6 +420,7 @@ pub async fn redeem_seats(
     state: State,
     id: Id,
     body: Json<RedeemSeats>,
+    _: NoQuery,
 ) -> ApiResult<HttpResponse> {
     let b = body.0;
     check(&b, vec![])?;

@@ -4,6 +4,7 @@
 use super::accounts::user_key;
 use super::body::Json;
 use super::extract::Admin;
+use super::extract::NoQuery;
 use super::sessions::Password;
 use super::tokens::RoleName;
 use super::views::UserView;
@@ -88,6 +89,7 @@ pub async fn create(
     Admin(caller): Admin,
     state: State,
     body: Json<CreateUser>,
+    _: NoQuery,
 ) -> ApiResult<HttpResponse> {
     let user = service::create(&state, caller, body.0.checked()?).await?;
     Ok(created(user.view()))
@@ -142,7 +144,12 @@ pub struct UserRef {
         (status = 200, description = "The user.", body = UserView),
         (status = 404, response = crate::openapi::NotFound),
     ))]
-pub async fn get(caller: Caller, state: State, body: Json<UserRef>) -> ApiResult<HttpResponse> {
+pub async fn get(
+    caller: Caller,
+    state: State,
+    body: Json<UserRef>,
+    _: NoQuery,
+) -> ApiResult<HttpResponse> {
     let b = body.0;
     check(&b, vec![])?;
     let user = service::get(&state, caller, b.id, b.email).await?;
@@ -189,7 +196,12 @@ pub struct FindUsers {
             body = super::page::Page<UserView>),
         (status = 404, response = crate::openapi::NotFound),
     ))]
-pub async fn find(caller: Caller, state: State, body: Json<FindUsers>) -> ApiResult<HttpResponse> {
+pub async fn find(
+    caller: Caller,
+    state: State,
+    body: Json<FindUsers>,
+    _: NoQuery,
+) -> ApiResult<HttpResponse> {
     let b = body.0;
     let mut errors = vec![];
     let role = b.role.as_deref().map(|r| parse_role(r, &mut errors));
@@ -228,6 +240,7 @@ pub async fn remove(
     Admin(caller): Admin,
     state: State,
     body: Json<UserRef>,
+    _: NoQuery,
 ) -> ApiResult<HttpResponse> {
     let b = body.0;
     check(&b, vec![])?;
@@ -283,6 +296,7 @@ pub async fn update(
     caller: Caller,
     state: State,
     body: Json<UpdateUser>,
+    _: NoQuery,
 ) -> ApiResult<HttpResponse> {
     let b = body.0;
     let mut errors = vec![];
@@ -339,6 +353,7 @@ pub async fn update_role(
     Admin(caller): Admin,
     state: State,
     body: Json<UpdateRole>,
+    _: NoQuery,
 ) -> ApiResult<HttpResponse> {
     let b = body.0;
     let mut errors = vec![];

@@ -1,4 +1,5 @@
 use crate::common::TestServer;
+use serde_json::json;
 use std::collections::BTreeSet;
 
 #[test]
@@ -179,4 +180,46 @@ fn connections_the_database_dropped_leave_the_pool_after_one_failed_request() {
         "{statuses:?}"
     );
     assert!(statuses[6..].iter().all(|&c| c == 200), "{statuses:?}");
+}
+
+#[test]
+fn every_route_refuses_query_parameters_it_does_not_know() {
+    let s = TestServer::start();
+    let t = &s.owner_token;
+    // Once ignored: `/user/find?limit=1` answered every user.
+    let r = s.post("/user/find?limit=1", t, json!({})).expect(400);
+    assert_eq!(r.errors(), ["limit: unknown query parameter"]);
+    let me = s.post("/user/get", t, json!({})).expect(200).body;
+    let account = me["accountId"].as_str().unwrap();
+    s.get(&format!("/v1/accounts/{account}?x=1"), t).expect(400);
+    s.call("POST", "/v1/register?x=1", None, Some(json!({})))
+        .expect(400);
+    let r = s.call(
+        "POST",
+        "/v1/auth/token?x=1",
+        None,
+        Some(json!({"grant_type": "password"})),
+    );
+    assert_eq!(
+        (r.status, r.body["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
+    let frame = json!({"v": 2, "method": "/v1/Account.Login", "args": {}});
+    let r = s.call("POST", "/rpc?x=1", None, Some(frame)).expect(400);
+    assert_eq!(r.body["error"]["message"], "x: unknown query parameter");
+    // A personal access token in the query is a credential, not a parameter.
+    let pat = s
+        .post("/v1/tokens", t, json!({"description": "q"}))
+        .expect(201)
+        .body["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    s.call(
+        "POST",
+        &format!("/user/get?access_token={pat}"),
+        None,
+        Some(json!({})),
+    )
+    .expect(200);
 }
