@@ -1,6 +1,7 @@
 //! `/v1/accounts`: accounts, their identity, users, deletion and close.
 
 use super::body::Json;
+use super::body::NoBody;
 use super::extract::NoQuery;
 use super::extract::{Admin, Owner};
 use super::page::Page;
@@ -210,6 +211,7 @@ pub async fn delete(
     state: State,
     id: Id,
     _: NoQuery,
+    _: NoBody,
 ) -> ApiResult<HttpResponse> {
     service::delete(&state, caller, id.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -274,6 +276,7 @@ pub async fn close(
     state: State,
     id: Id,
     _: NoQuery,
+    _: NoBody,
 ) -> ApiResult<HttpResponse> {
     let account = service::close(&state, caller, id.into_inner()).await?;
     Ok(ok(account.into_view()))

@@ -112,6 +112,30 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     }
 }
 
+/// The body of a route that takes none: empty, whitespace or `{}`. Anything else is a 400 (each
+/// field named as unknown), so an irreversible call never runs on a body it did not understand.
+pub struct NoBody;
+
+impl FromRequest for NoBody {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let mut payload = payload.take();
+        Box::pin(async move {
+            let bytes = read_body(&req, &mut payload).await?;
+            if bytes.iter().all(u8::is_ascii_whitespace) {
+                return Ok(NoBody);
+            }
+            match serde_json::from_slice::<serde_json::Value>(&bytes) {
+                Ok(serde_json::Value::Object(map)) => no_unknown(&map).map(|_| NoBody),
+                _ => Err(ApiError::invalid("body: this route takes no body")),
+            }
+        })
+    }
+}
+
 /// The body of a curl-style write route: a JSON object, or `application/x-www-form-urlencoded`
 /// fields. Read it with `Fields::parse` into a struct of `Field`s, one per name it may come under.
 pub struct Fields(pub serde_json::Map<String, serde_json::Value>);

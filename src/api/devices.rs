@@ -1,6 +1,7 @@
 //! `/v1/accounts/{id}/devices`: what seats are for.
 
 use super::body::Json;
+use super::body::NoBody;
 use super::extract::Admin;
 use super::extract::NoQuery;
 use super::page::NoParams;
@@ -107,6 +108,7 @@ pub async fn delete(
     state: State,
     path: web::Path<(String, String)>,
     _: NoQuery,
+    _: NoBody,
 ) -> ApiResult<HttpResponse> {
     let (account, device) = path.into_inner();
     service::delete(&state, caller, account, device).await?;

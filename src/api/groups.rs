@@ -2,6 +2,7 @@
 //! The owner and admins may name another account of their tree with `accountId`.
 
 use super::body::Json;
+use super::body::NoBody;
 use super::extract::Admin;
 use super::extract::NoQuery;
 use super::page::{query, query_str};
@@ -173,6 +174,7 @@ pub async fn delete(
     state: State,
     id: web::Path<String>,
     req: HttpRequest,
+    _: NoBody,
 ) -> ApiResult<HttpResponse> {
     let account = account_param(&req)?;
     service::delete(&state, caller, account, id.into_inner()).await?;

@@ -1,6 +1,7 @@
 //! `/v1/tokens`: personal access tokens.
 
 use super::body::Json;
+use super::body::NoBody;
 use super::extract::NoQuery;
 use super::{check, created, ok};
 use crate::auth::Caller;
@@ -198,6 +199,7 @@ pub async fn revoke(
     state: State,
     id: web::Path<String>,
     _: NoQuery,
+    _: NoBody,
 ) -> ApiResult<HttpResponse> {
     service::revoke(&state, caller, id.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())

@@ -803,3 +803,42 @@ fn admins_cannot_suspend_or_close_accounts_holding_an_owner() {
         .expect(400);
     assert!(r.errors()[0].contains("NUL"));
 }
+
+#[test]
+fn a_call_that_takes_no_body_refuses_one_it_does_not_understand() {
+    let s = TestServer::start();
+    let t = &s.owner_token;
+    let (a, _) = s.account("Closing");
+    let (b, _) = s.account("Other");
+    // Once ignored: this closed the account in the path and answered 200.
+    let r = s
+        .call(
+            "POST",
+            &format!("/v1/accounts/{a}/close"),
+            Some(t),
+            Some(json!({"id": b})),
+        )
+        .expect(400);
+    assert_eq!(r.errors(), ["id: unknown field"]);
+    assert_eq!(
+        s.get(&format!("/v1/accounts/{a}"), t).expect(200).body["closed"],
+        false
+    );
+    s.call(
+        "POST",
+        &format!("/v1/accounts/{a}/close"),
+        Some(t),
+        Some(json!("x")),
+    )
+    .expect(400);
+    s.call("DELETE", "/v1/tokens/nope", Some(t), Some(json!({"x": 1})))
+        .expect(400);
+    // An empty body, or `{}`, is no body.
+    s.call(
+        "POST",
+        &format!("/v1/accounts/{a}/close"),
+        Some(t),
+        Some(json!({})),
+    )
+    .expect(200);
+}
