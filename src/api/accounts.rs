@@ -96,6 +96,7 @@ pub async fn create(
         plan_id: b.plan_id,
         parent_id: None,
         device_seats: parsed("deviceSeats", Seats::parse(b.device_seats.unwrap_or(0)))?,
+        suspended: false,
     };
     let (account, user) = service::create_top_level(&state, caller, new).await?;
     Ok(created(CreatedAccount {

@@ -186,6 +186,10 @@ pub struct CreateChild {
     #[serde(default)]
     #[schema(value_type = Option<String>, pattern = "^[A-Za-z0-9._-]{1,64}$")]
     id: Field<String>,
+    /// Create it suspended (default false); also `1`/`0`, and as strings in forms.
+    #[serde(default)]
+    #[schema(value_type = Option<bool>)]
+    suspended: Field<bool>,
     #[serde(flatten)]
     #[schema(ignore)]
     unknown: serde_json::Map<String, Value>,
@@ -208,6 +212,7 @@ impl CreateChild {
         ];
         let seats = one_of(e, seats.into()).unwrap_or(0);
         let id = one_of(e, vec![("id", self.id)]);
+        let suspended = one_of(e, vec![("suspended", self.suspended)]).unwrap_or(false);
         match &name {
             Some(n) => check_name(n, "name", &mut errors),
             None => errors.push("name: is required".into()),
@@ -223,6 +228,7 @@ impl CreateChild {
             plan_id: None,
             parent_id: None,
             device_seats: seats.unwrap_or(Seats::ZERO),
+            suspended,
         })
     }
 }

@@ -19,6 +19,8 @@ pub struct NewAccount {
     pub plan_id: Option<String>,
     pub parent_id: Option<String>,
     pub device_seats: Seats,
+    /// Created suspended (child accounts, as the curl-style API allows).
+    pub suspended: bool,
 }
 
 pub fn insert(conn: &mut DbConn, n: NewAccount) -> ApiResult<Account> {
@@ -36,7 +38,7 @@ pub fn insert(conn: &mut DbConn, n: NewAccount) -> ApiResult<Account> {
         parent_id: n.parent_id,
         device_seats: n.device_seats.get(),
         used_devices: 0,
-        suspended: false,
+        suspended: n.suspended,
         closed: false,
         created: ts,
         activity: ts,

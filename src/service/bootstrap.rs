@@ -44,6 +44,7 @@ fn bootstrap_owner(
                 plan_id: None,
                 parent_id: None,
                 device_seats: Seats::ZERO,
+                suspended: false,
             },
         )?;
         let user = user_service::insert(

@@ -57,6 +57,7 @@ pub async fn register(state: &AppState, r: Registration, meta: Meta) -> ApiResul
                     plan_id: None,
                     parent_id: None,
                     device_seats: Seats::ZERO,
+                    suspended: false,
                 },
             )?;
             let user = user_service::insert(

@@ -47,6 +47,10 @@ fn create_child_in(
         Some(&child.id),
         Some(&child.id),
     )?;
+    if child.suspended {
+        let (on, meta) = (Some(child.id.as_str()), &caller.meta);
+        crate::db::audit::record(conn, meta, "account.suspend", on, on)?;
+    }
     Ok(child)
 }
 

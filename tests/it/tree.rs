@@ -842,3 +842,35 @@ fn a_call_that_takes_no_body_refuses_one_it_does_not_understand() {
     )
     .expect(200);
 }
+
+#[test]
+fn a_child_account_may_be_created_suspended_as_the_curl_api_sends_it() {
+    let s = TestServer::start();
+    let t = &s.owner_token;
+    let (parent, _) = s.account("Parent");
+    let path = format!("/v1/accounts/{parent}/children");
+    // Once `400 suspended: unknown field`.
+    let form = s
+        .form("POST", &path, t, "account_name=Paused&suspended=1")
+        .expect(201);
+    assert_eq!(form.body["suspended"], true);
+    let json = s
+        .post(&path, t, json!({"name": "Running", "suspended": false}))
+        .expect(201);
+    assert_eq!(json.body["suspended"], false);
+    let r = s
+        .post(&path, t, json!({"name": "Odd", "suspended": "maybe"}))
+        .expect(400);
+    assert_eq!(r.errors(), ["suspended: must be true, false, 1 or 0"]);
+    // Its users cannot log in until it is resumed.
+    let paused = form.id();
+    assert_eq!(s.account_json(&paused)["suspended"], true);
+    let email = "paused-user@example.test";
+    s.post(
+        "/user/create",
+        t,
+        json!({"email": email, "role": "user", "password": PASSWORD, "accountId": paused}),
+    )
+    .expect(201);
+    s.try_login(email, PASSWORD).expect(403);
+}
