@@ -20,7 +20,7 @@ pub fn request_id_header() -> HeaderName {
 
 /// The outermost layer of the app (`App::wrap_fn`); `hsts` when serving over TLS.
 pub fn around<S, B>(
-    req: ServiceRequest,
+    mut req: ServiceRequest,
     srv: &S,
     hsts: bool,
 ) -> impl Future<Output = Result<ServiceResponse<BoxBody>, actix_web::Error>>
@@ -32,6 +32,11 @@ where
     let started = Instant::now();
     // The path only: a query string may carry an `access_token`, never logged.
     let line = format!("{} {}", req.method(), req.path());
+    // HEAD is GET without the body: routed as GET, and the connection's codec, which saw HEAD,
+    // sends the headers (the length included) and no body.
+    if req.method() == actix_web::http::Method::HEAD {
+        req.head_mut().method = actix_web::http::Method::GET;
+    }
     req.extensions_mut().insert(RequestId(rid.clone()));
     // A NUL in a path or query value is never meaningful (and PostgreSQL refuses it).
     let has_nul = req.uri().to_string().to_ascii_lowercase().contains("%00");

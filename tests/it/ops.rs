@@ -223,3 +223,29 @@ fn every_route_refuses_query_parameters_it_does_not_know() {
     )
     .expect(200);
 }
+
+#[test]
+fn head_answers_every_get_route_with_headers_and_no_body() {
+    let s = TestServer::start();
+    // Once 405.
+    let r = s.call("HEAD", "/healthz", None, None).expect(200);
+    assert_eq!(r.body, serde_json::Value::Null);
+    assert!(r.header("x-request-id").is_some());
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    let me = s
+        .post("/user/get", &s.owner_token, json!({}))
+        .expect(200)
+        .body;
+    let account = me["accountId"].as_str().unwrap();
+    s.call(
+        "HEAD",
+        &format!("/v1/accounts/{account}"),
+        Some(&s.owner_token),
+        None,
+    )
+    .expect(200);
+    s.call("HEAD", &format!("/v1/accounts/{account}"), None, None)
+        .expect(401);
+    // Not a GET route: still 405.
+    s.call("HEAD", "/user/login", None, None).expect(405);
+}
