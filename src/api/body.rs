@@ -166,11 +166,7 @@ impl FromRequest for Fields {
                 return Ok(Fields(Default::default()));
             }
             if is_form(&req) {
-                let text = std::str::from_utf8(&bytes)
-                    .map_err(|_| ApiError::invalid("body: not UTF-8"))?;
-                let pairs = web::Query::<Vec<(String, String)>>::from_query(text)
-                    .map_err(|_| ApiError::invalid("body: not a valid form body"))?
-                    .into_inner();
+                let pairs = form_pairs(&bytes)?;
                 let mut map = serde_json::Map::new();
                 let mut errors = vec![];
                 for (k, v) in pairs {
@@ -191,11 +187,76 @@ impl FromRequest for Fields {
                 return Err(ApiError::UnsupportedMediaType);
             }
             match parse_json::<serde_json::Value>(&bytes)? {
-                serde_json::Value::Object(map) => Ok(Fields(map)),
+                // Read again as an object whose names must be unique (as every typed body's
+                // are): a name given twice would otherwise keep its last value.
+                serde_json::Value::Object(_) => Ok(Fields(parse_json::<UniqueNames>(&bytes)?.0)),
                 _ => Err(ApiError::invalid("body: must be a JSON object")),
             }
         })
     }
+}
+
+/// A JSON object whose names are unique.
+struct UniqueNames(serde_json::Map<String, serde_json::Value>);
+
+impl<'de> serde::Deserialize<'de> for UniqueNames {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Names;
+        impl<'de> serde::de::Visitor<'de> for Names {
+            type Value = UniqueNames;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<UniqueNames, A::Error> {
+                let mut map = serde_json::Map::new();
+                while let Some((k, v)) = a.next_entry::<String, serde_json::Value>()? {
+                    if map.contains_key(&k) {
+                        return Err(serde::de::Error::custom(format!("duplicate field `{k}`")));
+                    }
+                    map.insert(k, v);
+                }
+                Ok(UniqueNames(map))
+            }
+        }
+        d.deserialize_map(Names)
+    }
+}
+
+/// The pairs of a form body, percent-decoded (`+` is a space). A value that does not decode
+/// to UTF-8 is a 400, never replaced by U+FFFD.
+fn form_pairs(bytes: &[u8]) -> Result<Vec<(String, String)>, ApiError> {
+    let decode = |part: &[u8]| -> Option<String> {
+        let mut out = Vec::with_capacity(part.len());
+        let mut i = 0;
+        while i < part.len() {
+            match part[i] {
+                b'+' => out.push(b' '),
+                b'%' => {
+                    let hex = part.get(i + 1..i + 3)?;
+                    out.push(u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?);
+                    i += 2;
+                }
+                b => out.push(b),
+            }
+            i += 1;
+        }
+        String::from_utf8(out).ok()
+    };
+    let mut pairs = vec![];
+    for part in bytes.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
+        let mut kv = part.splitn(2, |b| *b == b'=');
+        let (k, v) = (kv.next().unwrap_or_default(), kv.next().unwrap_or_default());
+        let key =
+            decode(k).ok_or_else(|| ApiError::invalid("body: a field name is not valid UTF-8"))?;
+        let value = decode(v).ok_or_else(|| {
+            ApiError::invalid(format!("{key}: not valid UTF-8 (or a bad %-escape)"))
+        })?;
+        pairs.push((key, value));
+    }
+    Ok(pairs)
 }
 
 impl Fields {

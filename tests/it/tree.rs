@@ -874,3 +874,48 @@ fn a_child_account_may_be_created_suspended_as_the_curl_api_sends_it() {
     .expect(201);
     s.try_login(email, PASSWORD).expect(403);
 }
+
+#[test]
+fn curl_style_bodies_refuse_repeated_names_and_bad_utf8() {
+    let s = TestServer::start();
+    let t = &s.owner_token;
+    let (parent, _) = s.account("Parent");
+    let path = format!("/v1/accounts/{parent}/children");
+    // Once accepted, last value winning; typed JSON bodies already refused it.
+    let json = r#"{"name": "A", "name": "B"}"#;
+    let r = s
+        .raw(
+            "POST",
+            &path,
+            Some(t),
+            Some("application/json"),
+            Some(json.into()),
+        )
+        .expect(400);
+    assert_eq!(r.errors(), ["body: duplicate field `name`"]);
+    let typed = r#"{"email": "a@x.test", "email": "b@x.test", "role": "user"}"#;
+    let r = s
+        .raw(
+            "POST",
+            "/user/create",
+            Some(t),
+            Some("application/json"),
+            Some(typed.into()),
+        )
+        .expect(400);
+    assert!(
+        r.errors()[0].contains("duplicate field `email`"),
+        "{:?}",
+        r.errors()
+    );
+    // Once silently U+FFFD.
+    let r = s.form("POST", &path, t, "account_name=%FF%FE").expect(400);
+    assert_eq!(
+        r.errors(),
+        ["account_name: not valid UTF-8 (or a bad %-escape)"]
+    );
+    let ok = s
+        .form("POST", &path, t, "account_name=Caf%C3%A9+Ltd")
+        .expect(201);
+    assert_eq!(ok.body["name"], "Café Ltd");
+}
