@@ -184,6 +184,22 @@ impl Seats {
     }
 }
 
+/// Whether text holds no control character (Unicode Cc) and no invisible format character
+/// (Cf: zero-width spaces and joiners, direction marks and overrides, the BOM, ...), which would
+/// let `adm\u{200b}in` display as `admin`.
+pub fn is_plain_text(s: &str) -> bool {
+    !s.chars().any(|c| c.is_control() || is_format(c))
+}
+
+/// Unicode's general category Cf (format characters), as of Unicode 15.
+fn is_format(c: char) -> bool {
+    matches!(c as u32,
+        0x00AD | 0x0600..=0x0605 | 0x061C | 0x06DD | 0x070F | 0x0890..=0x0891 | 0x08E2 | 0x180E
+        | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x2064 | 0x2066..=0x206F | 0xFEFF
+        | 0xFFF9..=0xFFFB | 0x110BD | 0x110CD | 0x13430..=0x1343F | 0x1BCA0..=0x1BCA3
+        | 0x1D173..=0x1D17A | 0xE0001 | 0xE0020..=0xE007F)
+}
+
 /// A name to log in with (an email or a username) as presented: 1 to 254 bytes. Anything
 /// longer can name no user.
 pub fn is_login_name(s: &str) -> bool {
@@ -218,5 +234,9 @@ mod tests {
         assert_eq!(Seats::parse(MAX_SEATS).map(Seats::get), Ok(MAX_SEATS));
         assert!(Seats::parse(-1).is_err() && Seats::parse(MAX_SEATS + 1).is_err());
         assert!(is_login_name("x") && !is_login_name("") && !is_login_name(&"x".repeat(255)));
+        assert!(is_plain_text("Café Ltd — 東京"));
+        for bad in ["adm\u{200b}in", "a\u{7}", "x\u{202e}y", "\u{feff}z", "a\nb"] {
+            assert!(!is_plain_text(bad), "{bad:?}");
+        }
     }
 }

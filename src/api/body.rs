@@ -1,6 +1,7 @@
 //! Request bodies: size-limited, JSON only, unknown fields refused, every error a 400/413/415
 //! with the contract's body (never actix's plain-text defaults).
 
+use crate::domain::is_plain_text;
 use crate::error::ApiError;
 use actix_web::dev::Payload;
 use actix_web::http::header::CONTENT_TYPE;
@@ -82,7 +83,56 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(de)
         .map_err(|e| ApiError::invalid(describe_json_error(e)))?;
+    // Read once more as JSON, to look at every text in it (the body is small: 64 KiB at most).
+    let json: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| ApiError::invalid(e.to_string()))?;
+    let mut errors = vec![];
+    plain_texts(&json, "", &mut errors);
+    super::no_errors(errors)?;
     Ok(value)
+}
+
+/// Fields whose text is the caller's own to shape: free-form preferences and secrets.
+const ANY_TEXT: [&str; 4] = ["preferences", "password", "currentPassword", "newPassword"];
+
+/// A problem for every text (value or name) that holds a control or invisible format character.
+fn plain_texts(v: &serde_json::Value, path: &str, errors: &mut Vec<String>) {
+    let field = |path: &str| {
+        if path.is_empty() {
+            "body".to_string()
+        } else {
+            path.to_string()
+        }
+    };
+    match v {
+        serde_json::Value::String(s) if !is_plain_text(s) => errors.push(format!(
+            "{}: must not contain control or invisible format characters",
+            field(path)
+        )),
+        serde_json::Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                plain_texts(item, &format!("{}[{i}]", field(path)), errors);
+            }
+        }
+        serde_json::Value::Object(map) => {
+            for (k, item) in map {
+                let inner = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                if !is_plain_text(k) {
+                    errors.push(format!(
+                        "{}: names must not contain control or invisible format characters",
+                        field(path)
+                    ));
+                } else if !ANY_TEXT.contains(&k.as_str()) {
+                    plain_texts(item, &inner, errors);
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 pub async fn read_body(req: &HttpRequest, payload: &mut Payload) -> Result<web::Bytes, ApiError> {
@@ -172,6 +222,12 @@ impl FromRequest for Fields {
                 for (k, v) in pairs {
                     if k.contains('\0') || v.contains('\0') {
                         errors.push(format!("{k}: must not contain NUL characters"));
+                    } else if !is_plain_text(&k)
+                        || (!ANY_TEXT.contains(&k.as_str()) && !is_plain_text(&v))
+                    {
+                        errors.push(format!(
+                            "{k}: must not contain control or invisible format characters"
+                        ));
                     }
                     if map
                         .insert(k.clone(), serde_json::Value::String(v))

@@ -480,3 +480,57 @@ fn filters_fold_case_beyond_ascii() {
         .expect(200);
     assert_eq!(emails(&r).len(), 1);
 }
+
+#[test]
+fn text_fields_refuse_control_and_invisible_characters() {
+    let s = TestServer::start();
+    let t = &s.owner_token;
+    // Once accepted: `adm\u200bin` displays as `admin`.
+    let r = s
+        .post(
+            "/user/create",
+            t,
+            json!({"email": "zw@x.test", "role": "user", "username": "adm\u{200b}in"}),
+        )
+        .expect(400);
+    assert_eq!(
+        r.errors(),
+        ["username: must not contain control or invisible format characters"]
+    );
+    let r = s
+        .post(
+            "/user/create",
+            t,
+            json!({"email": "bell@x.test", "role": "user", "first": "Ada\u{7}"}),
+        )
+        .expect(400);
+    assert_eq!(
+        r.errors(),
+        ["first: must not contain control or invisible format characters"]
+    );
+    s.post("/v1/tokens", t, json!({"description": "x\u{202e}y"}))
+        .expect(400);
+    let (parent, _) = s.account("Parent");
+    s.form(
+        "POST",
+        &format!("/v1/accounts/{parent}/children"),
+        t,
+        "name=a%E2%80%8Bb",
+    )
+    .expect(400);
+    // Preferences are the caller's own to shape, and a password may hold anything.
+    s.post(
+        "/user/update",
+        t,
+        json!({"preferences": {"note": "a\u{200b}b\nc"}}),
+    )
+    .expect(200);
+    let pw = "pass\u{7}word\u{200b}";
+    s.post(
+        "/user/create",
+        t,
+        json!({"email": "pw@x.test", "role": "user", "password": pw}),
+    )
+    .expect(201);
+    s.try_login("pw@x.test", pw).expect(200);
+}
