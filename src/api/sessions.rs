@@ -193,10 +193,14 @@ pub struct ChangePassword {
 
 /// Role user: change one's password; every older token stops working.
 ///
-/// A wrong `currentPassword` is 400.
+/// A wrong `currentPassword` is 400, and counts toward the user's lockout as a wrong login
+/// does (429 once locked).
 #[utoipa::path(post, path = "/user/password", tag = "users", operation_id = "changePassword",
     request_body = inline(ChangePassword),
-    responses((status = 204, description = "Changed.")))]
+    responses(
+        (status = 204, description = "Changed."),
+        (status = 429, response = crate::openapi::TooMany),
+    ))]
 pub async fn password(
     caller: Caller,
     state: State,

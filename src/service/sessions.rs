@@ -220,20 +220,31 @@ pub fn set_password(conn: &mut DbConn, user_id: &str, hash: &str) -> ApiResult<(
 }
 
 /// Change one's own password: the current one must match (400 otherwise); every older
-/// credential ends.
+/// credential ends. A wrong current password counts toward the user's lockout exactly as a
+/// wrong login does (a stolen token must not buy unlimited guesses), and a locked user is
+/// answered 429 before any hash.
 pub async fn change_password(
     state: &AppState,
     caller: Caller,
     current: String,
     new: String,
 ) -> ApiResult<()> {
+    let ticket = state.hasher.admit().await?;
+    let keys = throttle::Keys::login("", Some(&caller.user), caller.meta.ip.as_deref());
+    let (config, meta, counted) = (state.config.clone(), caller.meta.clone(), keys.clone());
+    // The count (and a new lock) commits even when this attempt is refused.
+    state
+        .tx(move |c| throttle::reserve(c, &config, &counted, &meta))
+        .await??;
     let stored = caller.user.password_hash.clone();
-    if !state.hasher.verify(current, stored).await? {
+    if !ticket.verify(current, stored).await? {
         return Err(ApiError::invalid("currentPassword: does not match"));
     }
     let hash = state.hasher.hash(new).await?;
+    let config = state.config.clone();
     state
         .tx(move |c| {
+            throttle::succeeded(c, &config, &keys)?;
             set_password(c, caller.id(), &hash)?;
             crate::db::audit::record(
                 c,

@@ -568,3 +568,24 @@ fn audit_visibility_follows_the_tree_of_the_moment() {
         "the old tree keeps its history"
     );
 }
+
+#[test]
+fn wrong_current_passwords_count_toward_the_login_lockout() {
+    let s = TestServer::start_with(&[("LOGIN_MAX_FAILURES", "3")]);
+    let (acc, _) = s.account("Guessed");
+    let (_, token) = s.user(&acc, "user");
+    let me = s.post("/user/get", &token, json!({})).expect(200).body;
+    let email = me["email"].as_str().unwrap().to_string();
+    let guess = json!({"currentPassword": "not the password", "newPassword": "a brand new one"});
+    // Once unlimited: each wrong guess was a 400 and nothing more.
+    for _ in 0..3 {
+        let r = s.post("/user/password", &token, guess.clone()).expect(400);
+        assert_eq!(r.errors(), ["currentPassword: does not match"]);
+    }
+    let r = s.post("/user/password", &token, guess).expect(429);
+    assert!(r.header("retry-after").is_some());
+    // The same lock as logins: the right password is refused too until it ends.
+    let right = json!({"currentPassword": PASSWORD, "newPassword": "a brand new one"});
+    s.post("/user/password", &token, right).expect(429);
+    s.try_login(&email, PASSWORD).expect(429);
+}
