@@ -57,10 +57,10 @@ impl AppState {
     pub async fn tx_then_mail<T, F>(&self, f: F) -> ApiResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&mut DbConn) -> ApiResult<(T, Option<Mail>)> + Send + 'static,
+        F: FnOnce(&mut DbConn) -> ApiResult<(T, Vec<Mail>)> + Send + 'static,
     {
-        let (value, mail) = self.tx(f).await?;
-        if let Some(m) = mail {
+        let (value, mails) = self.tx(f).await?;
+        for m in mails {
             self.mailer.send(m);
         }
         Ok(value)

@@ -283,8 +283,10 @@ const MAX_PREFERENCES_BYTES: usize = 16 * 1024;
 /// Role user: update oneself; an admin also the users of its tree.
 ///
 /// `preferences` replaces the stored object (at most 16 KiB of JSON). A plain user naming
-/// another user gets 404; an admin naming a user whose role is above its own gets 403. 409 when
-/// the email or username is in use. An empty body changes nothing and answers the caller.
+/// another user gets 404; an admin naming a user whose role is above its own gets 403, and so
+/// does an admin changing the email or username of a user not below its role (the owner may).
+/// A new email is told to the old address by mail. 409 when the email or username is in use.
+/// An empty body changes nothing and answers the caller.
 #[utoipa::path(post, path = "/user/update", tag = "users", operation_id = "updateUser",
     request_body = Option<UpdateUser>,
     responses(
@@ -341,7 +343,8 @@ pub struct UpdateRole {
 /// Role admin: change a user's role, never above the caller's own.
 ///
 /// Not the demotion of an account's last admin or of the last owner (409). A role change
-/// ends the user's current credentials (the same role again changes nothing).
+/// ends the user's current credentials (the same role again changes nothing). `sendInvite`
+/// only for users below the caller's role (403 otherwise; the owner may).
 #[utoipa::path(post, path = "/user/updateRole", tag = "users", operation_id = "updateUserRole",
     request_body = inline(UpdateRole),
     responses(

@@ -10,6 +10,18 @@ fn mail(to: &str, subject: &str, body: String) -> Mail {
     }
 }
 
+/// To the old address, after an email change: who did not make it should act at once.
+pub fn email_changed(to: &str, new: &str) -> Mail {
+    mail(
+        to,
+        "Your accountd email address was changed",
+        format!(
+            "The email address of your accountd user was changed from this address to {new}.\n\
+             If you did not ask for this, tell your account's administrator at once.\n"
+        ),
+    )
+}
+
 pub fn confirmation(to: &str, code: &str) -> Mail {
     mail(
         to,

@@ -31,6 +31,19 @@ pub fn may_see_account(
     })
 }
 
+/// An admin acts on another user's credentials or login identity (its tokens, its email or
+/// username, its invitations) only for users below its role: a peer's credential would outlive
+/// the admin's own demotion, and a peer's address changed and then reset is a takeover. The
+/// owner acts for anyone, everyone for itself.
+pub fn may_act_for(caller: &Caller, user: &User, what: &str) -> ApiResult<()> {
+    if user.id == caller.id() || caller.is_owner() || user.role < caller.role() {
+        return Ok(());
+    }
+    Err(ApiError::forbidden(format!(
+        "an admin {what} only for users below its role"
+    )))
+}
+
 pub fn no_such_account() -> ApiError {
     ApiError::not_found("no such account")
 }

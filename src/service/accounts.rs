@@ -58,7 +58,7 @@ pub async fn create_top_level(
         .tx_then_mail(move |c| {
             let (account, user) = create_top_level_in(&caller, c, n, crate::ids::new_id())?;
             let mail = super::registration::reinvite(c, &user)?;
-            Ok(((account, user), mail))
+            Ok(((account, user), mail.into_iter().collect()))
         })
         .await
 }

@@ -35,13 +35,13 @@ pub async fn register(state: &AppState, r: Registration, meta: Meta) -> ApiResul
             // A made-up id: the answer must not tell that the address is in use.
             if users::by_email(c, email)?.is_some() {
                 let mail = templates::already_registered(email);
-                return Ok((crate::ids::new_id(), Some(mail)));
+                return Ok((crate::ids::new_id(), vec![mail]));
             }
             // A taken username is told to the mailbox too, never in the answer.
             if let Some(name) = &r.username {
                 if users::by_login(c, name.as_str())?.is_some() {
                     let mail = templates::username_taken(email, name.as_str());
-                    return Ok((crate::ids::new_id(), Some(mail)));
+                    return Ok((crate::ids::new_id(), vec![mail]));
                 }
             }
             // The account takes the email too, unless another account already has it.
@@ -83,7 +83,7 @@ pub async fn register(state: &AppState, r: Registration, meta: Meta) -> ApiResul
                 Some(&user.id),
             )?;
             let mail = templates::confirmation(&user.email, &code);
-            Ok((user.id, Some(mail)))
+            Ok((user.id, vec![mail]))
         })
         .await
 }
@@ -197,14 +197,14 @@ pub async fn forgot_password(state: &AppState, email: String) -> ApiResult<()> {
     state
         .tx_then_mail(move |c| {
             let Some(user) = users::by_email(c, &email)? else {
-                return Ok(((), None));
+                return Ok(((), vec![]));
             };
             if crate::db::codes::count_live(c, &user.id, "reset", now())? >= codes::MAX_LIVE_RESETS
             {
-                return Ok(((), None));
+                return Ok(((), vec![]));
             }
             let code = codes::issue(c, Kind::Reset, &user.id)?;
-            Ok(((), Some(templates::reset(&user.email, &code))))
+            Ok(((), vec![templates::reset(&user.email, &code)]))
         })
         .await
 }

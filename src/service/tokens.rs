@@ -26,21 +26,6 @@ fn token_owner(conn: &mut DbConn, caller: &Caller, user_id: Option<&str>) -> Api
     }
 }
 
-/// An admin mints tokens only for users below its own role: a credential of a peer admin
-/// would outlive the minting admin's own demotion or removal. The owner mints for anyone.
-fn may_mint_for(caller: &Caller, user: &User) -> ApiResult<()> {
-    if user.id == caller.id() || caller.role() == Role::Owner {
-        return Ok(());
-    }
-    let role = user.role;
-    if role >= caller.role() {
-        return Err(ApiError::forbidden(
-            "an admin mints tokens only for users below its role",
-        ));
-    }
-    Ok(())
-}
-
 /// Mint a token; the whole `pat_...` string is answered once and never stored.
 pub async fn create(
     state: &AppState,
@@ -62,7 +47,7 @@ fn create_in(
     expires_at: Option<i64>,
 ) -> ApiResult<(Pat, String)> {
     let user = token_owner(conn, caller, user_id)?;
-    may_mint_for(caller, &user)?;
+    super::access::may_act_for(caller, &user, "mints tokens")?;
     let (token, id, secret_hash) = crate::secrets::new_credential(PAT_PREFIX);
     let pat = Pat {
         id,

@@ -1,12 +1,15 @@
 //! Users: creation, changes, roles and removal with the last-admin rules.
 
-use super::access::{can_grant, managed_user, open_account_locked, visible_account, visible_user};
+use super::access::{
+    can_grant, managed_user, may_act_for, open_account_locked, visible_account, visible_user,
+};
 use crate::auth::Caller;
 use crate::db::models::{now, User};
 use crate::db::users::{self as store, UserChanges, UserFilter};
 use crate::db::{accounts, DbConn};
 use crate::domain::{Email, Role, UserStatus, Username};
 use crate::error::{ApiError, ApiResult};
+use crate::mail::templates;
 use crate::pagination::PageRequest;
 use crate::service::registration as invite;
 use crate::state::AppState;
@@ -93,7 +96,7 @@ pub async fn create(state: &AppState, caller: Caller, c: Create) -> ApiResult<Us
         .tx_then_mail(move |conn| {
             let user = create_in(conn, &caller, account_id, new)?;
             let mail = invite::reinvite(conn, &user)?;
-            Ok((user, mail))
+            Ok((user, mail.into_iter().collect()))
         })
         .await
 }
@@ -200,12 +203,12 @@ pub async fn set_role(
         .tx_then_mail(move |c| {
             let target = store::find(c, &id)?;
             let user = set_role_in(c, &caller, target, role)?;
-            let mail = if send_invite {
-                invite::reinvite(c, &user)?
-            } else {
-                None
-            };
-            Ok((user, mail))
+            let mut mails = vec![];
+            if send_invite {
+                may_act_for(&caller, &user, "sends invitations")?;
+                mails.extend(invite::reinvite(c, &user)?);
+            }
+            Ok((user, mails))
         })
         .await
 }
@@ -237,8 +240,8 @@ fn set_role_in(
     Ok(store::get(conn, &user.id)?)
 }
 
-/// Update a user (default: the caller). A new email ends the codes mailed to the old one, and
-/// an invited user gets a new invitation at the new one.
+/// Update a user (default: the caller). A new email ends the codes mailed to the old one, the
+/// old address is told of the change, and an invited user gets a new invitation at the new one.
 pub async fn update(
     state: &AppState,
     caller: Caller,
@@ -249,15 +252,19 @@ pub async fn update(
     state
         .tx_then_mail(move |c| {
             let target = store::find(c, id.as_deref().unwrap_or(caller.id()))?;
+            let old_email = target.as_ref().map(|u| u.email.clone());
             let user = update_in(c, &caller, target, changes)?;
-            // Codes mailed to the old address must not work for the new one.
-            let mail = if email_changes {
+            let mut mails = vec![];
+            if email_changes {
+                // Codes mailed to the old address must not work for the new one.
                 crate::db::codes::delete_all_for(c, &user.id)?;
-                invite::reinvite(c, &user)?
-            } else {
-                None
-            };
-            Ok((user, mail))
+                mails.extend(invite::reinvite(c, &user)?);
+                // The old address hears of it: a change it did not make is a takeover under way.
+                if let Some(old) = old_email.filter(|old| *old != user.email) {
+                    mails.push(templates::email_changed(&old, &user.email));
+                }
+            }
+            Ok((user, mails))
         })
         .await
 }
@@ -269,6 +276,9 @@ fn update_in(
     changes: UserChanges,
 ) -> ApiResult<User> {
     let user = managed_user(conn, caller, target)?;
+    if changes.email.is_some() || changes.username.is_some() {
+        may_act_for(caller, &user, "changes the email or username")?;
+    }
     let nothing = changes.email.is_none()
         && changes.username.is_none()
         && changes.first.is_none()

@@ -589,3 +589,79 @@ fn wrong_current_passwords_count_toward_the_login_lockout() {
     s.post("/user/password", &token, right).expect(429);
     s.try_login(&email, PASSWORD).expect(429);
 }
+
+#[test]
+fn an_admin_cannot_take_over_a_fellow_admin_by_changing_its_address() {
+    let s = TestServer::start();
+    let (acc, _) = s.account("Peers");
+    let (_, a1) = s.user(&acc, "admin");
+    let (a2, a2_token) = s.user(&acc, "admin");
+    let (u, _) = s.user(&acc, "user");
+    // Once 200: a1 set a2's email to its own address, asked for a reset, and logged in as a2.
+    let r = s
+        .post(
+            "/user/update",
+            &a1,
+            json!({"id": a2, "email": "mine@evil.test"}),
+        )
+        .expect(403);
+    assert_eq!(
+        r.body["error"],
+        "an admin changes the email or username only for users below its role"
+    );
+    s.post(
+        "/user/update",
+        &a1,
+        json!({"id": a2, "username": "taken-over"}),
+    )
+    .expect(403);
+    // Nor may it send a peer invitations.
+    s.post(
+        "/user/updateRole",
+        &a1,
+        json!({"id": a2, "role": "admin", "sendInvite": true}),
+    )
+    .expect(403);
+    // Names stay its to change; users below it, and itself, as before; the owner anyone.
+    s.post("/user/update", &a1, json!({"id": a2, "first": "Bea"}))
+        .expect(200);
+    let old = s
+        .post("/user/get", &s.owner_token, json!({"id": u}))
+        .expect(200)
+        .body["email"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    s.post(
+        "/user/update",
+        &a1,
+        json!({"id": u, "email": "moved@example.test"}),
+    )
+    .expect(200);
+    s.post(
+        "/user/update",
+        &a2_token,
+        json!({"email": "a2-new@example.test"}),
+    )
+    .expect(200);
+    s.post(
+        "/user/update",
+        &s.owner_token,
+        json!({"id": a2, "email": "a2-owner@example.test"}),
+    )
+    .expect(200);
+    // The old address hears of every change.
+    for _ in 0..200 {
+        if !s.mails_to(&old).is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    let notice = s.mails_to(&old);
+    assert!(
+        notice
+            .iter()
+            .any(|m| m.contains("Subject: Your accountd email address was changed")),
+        "{notice:?}"
+    );
+}
