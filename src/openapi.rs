@@ -162,6 +162,7 @@ struct AccountPaths;
         api::users::update,
         api::users::update_role,
         api::sessions::password,
+        api::users::unlock,
     ),
     modifiers(&OptionalBodies)
 )]

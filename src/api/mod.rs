@@ -74,6 +74,7 @@ pub fn routes() -> Vec<(Method, &'static str, Route)> {
         (Method::POST, "/user/update", post().to(users::update)),
         (Method::POST, "/user/updateRole", post().to(users::update_role)),
         (Method::POST, "/user/password", post().to(sessions::password)),
+        (Method::POST, "/user/unlock", post().to(users::unlock)),
         (Method::POST, "/v1/register", post().to(registration::register)),
         (Method::POST, "/v1/register/confirm", post().to(registration::confirm)),
         (Method::POST, "/v1/password/forgot", post().to(registration::forgot)),

@@ -328,6 +328,36 @@ pub async fn update(
     Ok(ok(user.view()))
 }
 
+/// A user named by its id.
+#[derive(Deserialize, Validate, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserId {
+    #[validate(length(min = 1, max = 64))]
+    #[schema(min_length = 1, max_length = 64)]
+    id: String,
+}
+
+/// Role admin: lift a user's login lock, at every address (audited as `user.unlock`).
+///
+/// For a user of the caller's tree whose role is not above its own (403 otherwise).
+#[utoipa::path(post, path = "/user/unlock", tag = "users", operation_id = "unlockUser",
+    request_body = inline(UserId),
+    responses(
+        (status = 204, description = "Unlocked."),
+        (status = 404, response = crate::openapi::NotFound),
+    ))]
+pub async fn unlock(
+    Admin(caller): Admin,
+    state: State,
+    body: Json<UserId>,
+    _: NoQuery,
+) -> ApiResult<HttpResponse> {
+    let b = body.0;
+    check(&b, vec![])?;
+    service::unlock(&state, caller, b.id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
 #[derive(Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct UpdateRole {

@@ -126,6 +126,13 @@ pub fn clear(conn: &mut DbConn, key: &str) -> QueryResult<()> {
         .map(|_| ())
 }
 
+/// Forget the key's failures unless a lock is in force.
+pub fn clear_unless_locked(conn: &mut DbConn, key: &str, now: i64) -> QueryResult<()> {
+    diesel::delete(dsl::throttle.find(key).filter(dsl::locked_until.le(now)))
+        .execute(conn)
+        .map(|_| ())
+}
+
 /// Give back an attempt (a success from a shared address, or an attempt that was never
 /// checked because the server was busy); a lock set by it is lifted.
 pub fn release(conn: &mut DbConn, key: &str, max: i32) -> QueryResult<()> {
@@ -134,6 +141,51 @@ pub fn release(conn: &mut DbConn, key: &str, max: i32) -> QueryResult<()> {
         .execute(conn)?;
     diesel::update(dsl::throttle.find(key).filter(dsl::failures.lt(max)))
         .set(dsl::locked_until.eq(0))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn exists(conn: &mut DbConn, key: &str) -> QueryResult<bool> {
+    use diesel::dsl::exists;
+    diesel::select(exists(dsl::throttle.find(key))).get_result(conn)
+}
+
+/// A marker row (no failures, no lock): insert it unless it is there.
+pub fn mark(conn: &mut DbConn, key: &str, now: i64) -> QueryResult<()> {
+    if exists(conn, key)? {
+        return Ok(());
+    }
+    // In a savepoint: a concurrent insert of the same marker is no failure.
+    let inserted = conn.transaction(|c| {
+        diesel::insert_into(dsl::throttle)
+            .values((
+                dsl::key.eq(key),
+                dsl::failures.eq(0),
+                dsl::window_start.eq(now),
+                dsl::locked_until.eq(0),
+            ))
+            .execute(c)
+    });
+    match inserted {
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => Ok(()),
+        other => other.map(|_| ()),
+    }
+}
+
+/// Forget every key that starts with `prefix`.
+pub fn clear_prefix(conn: &mut DbConn, prefix: &str) -> QueryResult<()> {
+    let mut pattern = String::with_capacity(prefix.len() + 1);
+    for ch in prefix.chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(ch);
+    }
+    pattern.push('%');
+    diesel::delete(dsl::throttle.filter(dsl::key.like(pattern).escape('\\')))
         .execute(conn)
         .map(|_| ())
 }

@@ -116,6 +116,8 @@ fn use_code(
             if let Some(hash) = with {
                 set_password(conn, &user, hash)?;
                 users::activate(conn, &user)?;
+                // Whoever holds the address may log in again, wherever from.
+                throttle::unlock(conn, &user)?;
             }
             Ok(Ok(user))
         }

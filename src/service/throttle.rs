@@ -14,8 +14,13 @@ use crate::error::{ApiError, ApiResult};
 /// What one attempt is counted against.
 #[derive(Clone, Debug)]
 pub struct Keys {
+    /// The identity, whatever the address: locked for unknown addresses only.
     identity: Option<String>,
+    /// The identity at this address: locked for it, always.
+    pair: Option<String>,
     client: Option<String>,
+    /// Marks this address as one the user logged in from (`seen` on a success).
+    seen: Option<String>,
     /// The user (id, account) behind the identity, for the audit log of a lockout.
     user: Option<(String, String)>,
 }
@@ -25,12 +30,15 @@ impl Keys {
     /// A known user has one counter whatever name it logs in with.
     pub fn login(identity: &str, user: Option<&User>, client: Option<&str>) -> Keys {
         let identity = match user {
-            Some(u) => format!("user:{}", u.id),
+            Some(u) => identity_key(&u.id),
             None => format!("login:{}", identity.trim().to_lowercase()),
         };
+        let at = |prefix: &str| client.map(|c| format!("{prefix}:{identity}|{c}"));
         Keys {
-            identity: Some(identity),
+            pair: at("pair"),
+            seen: user.and(at("seen")),
             client: client.map(|c| format!("ip:{c}")),
+            identity: Some(identity),
             user: user.map(|u| (u.id.clone(), u.account_id.clone())),
         }
     }
@@ -40,10 +48,16 @@ impl Keys {
     pub fn code(client: Option<&str>) -> Keys {
         Keys {
             identity: None,
+            pair: None,
             client: client.map(|c| format!("ip:{c}")),
+            seen: None,
             user: None,
         }
     }
+}
+
+fn identity_key(user_id: &str) -> String {
+    format!("user:{user_id}")
 }
 
 fn locked(until: i64) -> ApiError {
@@ -57,7 +71,9 @@ fn locked(until: i64) -> ApiError {
 
 /// Count this attempt. `Ok(Err(429))` when a key is locked: the caller commits (the counts must
 /// stay) and then refuses. The address is checked first, so a locked address cannot go on
-/// locking identities. A new lock is written to the audit log.
+/// locking identities; then the identity at this address; then the identity itself, but only
+/// from an address the user has never logged in from: an attacker who locks a user out locks
+/// it out of new addresses only, never out of the ones it uses. A new lock is audited.
 pub fn reserve(
     conn: &mut DbConn,
     config: &Config,
@@ -66,9 +82,15 @@ pub fn reserve(
 ) -> ApiResult<Result<(), ApiError>> {
     let window = config.login_lock_secs * 1_000_000;
     let ts = now();
+    let known = match &keys.seen {
+        Some(k) => store::exists(conn, k)?,
+        None => false,
+    };
+    let identity = if known { &None } else { &keys.identity };
     let limits = [
         (&keys.client, config.login_ip_max_failures, true),
-        (&keys.identity, config.login_max_failures, false),
+        (&keys.pair, config.login_max_failures, false),
+        (identity, config.login_max_failures, false),
     ];
     for (key, max, is_client) in limits {
         let Some(k) = key else { continue };
@@ -88,16 +110,34 @@ pub fn reserve(
     Ok(Ok(()))
 }
 
-/// The attempt succeeded: the identity starts afresh, the address gets its attempt back.
-/// The rows are locked in `reserve`'s order (address, then identity): in the other order, two
-/// logins of one identity from one address deadlocked on PostgreSQL, each waiting a second
-/// (`deadlock_timeout`) before one of them was aborted: a 503 after its hash was spent.
+/// The attempt succeeded: the identity starts afresh at this address (and everywhere, unless it
+/// is locked), the address gets its attempt back and becomes one the user logged in from. The rows are locked in `reserve`'s order
+/// (address, pair, identity): in another order, two logins of one identity from one address
+/// deadlocked on PostgreSQL, each waiting a second (`deadlock_timeout`) before one of them was
+/// aborted: a 503 after its hash was spent.
 pub fn succeeded(conn: &mut DbConn, config: &Config, keys: &Keys) -> ApiResult<()> {
     if let Some(k) = &keys.client {
         store::release(conn, k, config.login_ip_max_failures)?;
     }
-    if let Some(k) = &keys.identity {
+    if let Some(k) = &keys.pair {
         store::clear(conn, k)?;
     }
+    // A lock on the identity stays until it ends (or a reset or an admin lifts it): the user
+    // logging in where it always does must not hand a distributed guesser a fresh budget.
+    if let Some(k) = &keys.identity {
+        store::clear_unless_locked(conn, k, now())?;
+    }
+    if let Some(k) = &keys.seen {
+        store::mark(conn, k, now())?;
+    }
+    Ok(())
+}
+
+/// Lift every lock on a user: its identity, at every address (a completed password reset, an
+/// admin's unlock). The addresses it logged in from stay known.
+pub fn unlock(conn: &mut DbConn, user_id: &str) -> ApiResult<()> {
+    let identity = identity_key(user_id);
+    store::clear(conn, &identity)?;
+    store::clear_prefix(conn, &format!("pair:{identity}|"))?;
     Ok(())
 }

@@ -297,6 +297,25 @@ fn update_in(
     Ok(store::get(conn, &user.id)?)
 }
 
+/// Lift a user's login lock (at every address), audited.
+pub async fn unlock(state: &AppState, caller: Caller, id: String) -> ApiResult<()> {
+    state
+        .tx(move |c| {
+            let user = store::find(c, &id)?;
+            let user = managed_user(c, &caller, user)?;
+            super::throttle::unlock(c, &user.id)?;
+            crate::db::audit::record(
+                c,
+                &caller.meta,
+                "user.unlock",
+                Some(&user.account_id),
+                Some(&user.id),
+            )?;
+            Ok(())
+        })
+        .await
+}
+
 /// `/user/get`: by id, by email, or the caller.
 pub async fn get(
     state: &AppState,

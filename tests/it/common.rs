@@ -266,6 +266,39 @@ impl TestServer {
         )
     }
 
+    /// The status of a login sent from another local address (`127.0.0.x`), which the server
+    /// sees as another client.
+    pub fn login_from(&self, source: &str, email: &str, password: &str) -> u16 {
+        use std::io::{Read, Write};
+        use std::net::SocketAddr;
+        let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
+            .expect("a socket");
+        let from: SocketAddr = format!("{source}:0").parse().expect("an address");
+        sock.bind(&from.into()).expect("bind to the local address");
+        let to: SocketAddr = self
+            .base
+            .trim_start_matches("http://")
+            .parse()
+            .expect("http");
+        sock.connect(&to.into()).expect("connect");
+        let mut stream: std::net::TcpStream = sock.into();
+        let body = json!({ "email": email, "password": password }).to_string();
+        write!(
+            stream,
+            "POST /user/login HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .expect("send");
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).expect("an answer");
+        answer
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("not HTTP: {answer}"))
+    }
+
     pub fn login(&self, email: &str, password: &str) -> String {
         let r = self.try_login(email, password).expect(200);
         r.body["token"].as_str().unwrap().to_string()

@@ -665,3 +665,71 @@ fn an_admin_cannot_take_over_a_fellow_admin_by_changing_its_address() {
         "{notice:?}"
     );
 }
+
+#[test]
+fn an_attacker_at_one_address_cannot_lock_the_user_out_of_its_own() {
+    let s = TestServer::start_with(&[("LOGIN_MAX_FAILURES", "3")]);
+    let (acc, _) = s.account("Targeted");
+    let email = "target@example.test";
+    s.post(
+        "/user/create",
+        &s.owner_token,
+        json!({"email": email, "role": "user", "password": PASSWORD, "accountId": acc}),
+    )
+    .expect(201);
+    // The user logs in from its own address, which becomes known.
+    assert_eq!(s.login_from("127.0.0.1", email, PASSWORD), 200);
+    // An attacker at another address guesses until it is locked out there.
+    for _ in 0..3 {
+        assert_eq!(s.login_from("127.0.0.2", email, "wrong guess!"), 401);
+    }
+    assert_eq!(s.login_from("127.0.0.2", email, PASSWORD), 429);
+    // Once 429 everywhere: the user still logs in from the address it uses...
+    assert_eq!(s.login_from("127.0.0.1", email, PASSWORD), 200);
+    // ...but not from a new one while the user's lock lasts,
+    assert_eq!(s.login_from("127.0.0.3", email, PASSWORD), 429);
+    // until an admin of its tree lifts it.
+    let id = s
+        .post("/user/get", &s.owner_token, json!({"email": email}))
+        .expect(200)
+        .id();
+    s.post("/user/unlock", &s.owner_token, json!({"id": id}))
+        .expect(204);
+    assert_eq!(s.login_from("127.0.0.3", email, PASSWORD), 200);
+    assert_eq!(s.login_from("127.0.0.2", email, PASSWORD), 200);
+}
+
+#[test]
+fn a_completed_password_reset_lifts_the_lock() {
+    let s = TestServer::start_with(&[("LOGIN_MAX_FAILURES", "2")]);
+    let (acc, _) = s.account("Reset");
+    let email = "resetter@example.test";
+    s.post(
+        "/user/create",
+        &s.owner_token,
+        json!({"email": email, "role": "user", "password": PASSWORD, "accountId": acc}),
+    )
+    .expect(201);
+    for _ in 0..2 {
+        assert_eq!(s.login_from("127.0.0.2", email, "wrong guess!"), 401);
+    }
+    assert_eq!(s.login_from("127.0.0.4", email, PASSWORD), 429);
+    s.call(
+        "POST",
+        "/v1/password/forgot",
+        None,
+        Some(json!({"email": email})),
+    )
+    .expect(202);
+    let code = s.wait_code(email, 1);
+    let fresh = "a fresh password";
+    s.call(
+        "POST",
+        "/v1/password/reset",
+        None,
+        Some(json!({"code": code, "password": fresh})),
+    )
+    .expect(204);
+    assert_eq!(s.login_from("127.0.0.4", email, fresh), 200);
+    assert_eq!(s.login_from("127.0.0.2", email, fresh), 200);
+}
