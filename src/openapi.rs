@@ -175,6 +175,7 @@ struct UserPaths;
     api::registration::confirm,
     api::registration::forgot,
     api::registration::reset,
+    api::registration::confirm_email,
     api::sessions::token,
 ))]
 struct RegistrationPaths;

@@ -75,6 +75,7 @@ pub fn routes() -> Vec<(Method, &'static str, Route)> {
         (Method::POST, "/user/updateRole", post().to(users::update_role)),
         (Method::POST, "/user/password", post().to(sessions::password)),
         (Method::POST, "/user/unlock", post().to(users::unlock)),
+        (Method::POST, "/user/email/confirm", post().to(registration::confirm_email)),
         (Method::POST, "/v1/register", post().to(registration::register)),
         (Method::POST, "/v1/register/confirm", post().to(registration::confirm)),
         (Method::POST, "/v1/password/forgot", post().to(registration::forgot)),

@@ -3,6 +3,7 @@
 use super::body::Json;
 use super::extract::NoQuery;
 use super::sessions::Password;
+use super::views::UserView;
 use super::{check, created, parsed, username_rule};
 use crate::auth::password::check_password;
 use crate::db::audit::Meta;
@@ -201,4 +202,29 @@ pub async fn reset(
     check(&b, errors)?;
     service::reset_password(&state, b.code, b.password, super::meta_of(&req)).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Public: confirm a new email address with the code mailed to it (single use, 24 hours).
+///
+/// After `/user/update` with a user's own new `email`, the change waits for this. A wrong or
+/// expired code is 400; too many wrong codes from one address lock it (429); 409 when another
+/// user took the address meanwhile. The old address is told by mail.
+#[utoipa::path(post, path = "/user/email/confirm", tag = "users",
+    operation_id = "confirmEmail", security(()),
+    request_body = Code,
+    responses(
+        (status = 200, description = "The user, with its new email.", body = UserView),
+        (status = 409, response = crate::openapi::Conflict),
+        (status = 429, response = crate::openapi::TooMany),
+    ))]
+pub async fn confirm_email(
+    state: State,
+    req: actix_web::HttpRequest,
+    body: Json<Code>,
+    _: NoQuery,
+) -> ApiResult<HttpResponse> {
+    let b = body.0;
+    check(&b, vec![])?;
+    let user = service::confirm_email(&state, b.code, super::meta_of(&req)).await?;
+    Ok(super::ok(user.view()))
 }

@@ -13,26 +13,26 @@ pub struct CodeRow {
     pub expires: i64,
     pub attempts: i32,
     pub created: i64,
+    /// What the code carries (an email change: the new address).
+    pub payload: Option<String>,
 }
 
-pub fn insert(
-    conn: &mut DbConn,
-    id: &str,
-    secret_hash: &str,
-    kind: &str,
-    user_id: &str,
-    expires: i64,
-    now: i64,
-) -> QueryResult<()> {
+/// A code to store (its secret only as a hash).
+#[derive(Insertable)]
+#[diesel(table_name = super::schema::codes)]
+pub struct NewCode<'a> {
+    pub id: &'a str,
+    pub secret_hash: &'a str,
+    pub kind: &'a str,
+    pub user_id: &'a str,
+    pub payload: Option<&'a str>,
+    pub expires: i64,
+    pub created: i64,
+}
+
+pub fn insert(conn: &mut DbConn, code: &NewCode) -> QueryResult<()> {
     diesel::insert_into(dsl::codes)
-        .values((
-            dsl::id.eq(id),
-            dsl::secret_hash.eq(secret_hash),
-            dsl::kind.eq(kind),
-            dsl::user_id.eq(user_id),
-            dsl::expires.eq(expires),
-            dsl::created.eq(now),
-        ))
+        .values(code)
         .execute(conn)
         .map(|_| ())
 }

@@ -84,6 +84,7 @@ diesel::table! {
         expires -> BigInt,
         attempts -> Integer,
         created -> BigInt,
+        payload -> Nullable<Text>,
     }
 }
 

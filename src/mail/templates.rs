@@ -22,6 +22,31 @@ pub fn email_changed(to: &str, new: &str) -> Mail {
     )
 }
 
+/// To a new address a user asked to move to.
+pub fn confirm_email(to: &str, code: &str) -> Mail {
+    mail(
+        to,
+        "Confirm your new accountd email address",
+        format!(
+            "Your code is:\n\n{code}\n\nIt works once, for 24 hours, and makes this your \
+             login address:\nPOST /user/email/confirm {{\"code\": \"{code}\"}}\n\
+             If you did not ask for this, ignore this mail.\n"
+        ),
+    )
+}
+
+/// To a new address that another user already has: the move is not made, and the answer to
+/// the caller does not tell.
+pub fn email_in_use(to: &str) -> Mail {
+    mail(
+        to,
+        "Someone tried to move an accountd user to your address",
+        "Someone asked to make this address the login of an accountd user, but it already \
+         belongs to one, so nothing was changed.\nIf it was you, log in with this address.\n"
+            .to_string(),
+    )
+}
+
 pub fn confirmation(to: &str, code: &str) -> Mail {
     mail(
         to,

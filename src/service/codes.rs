@@ -16,6 +16,8 @@ pub enum Kind {
     Invite,
     /// Resets a password; 1 hour.
     Reset,
+    /// Proves a new email address before a self-service change takes it; 24 hours.
+    Email,
 }
 
 /// Wrong secrets a code survives; then it is deleted.
@@ -27,12 +29,13 @@ impl Kind {
             Kind::Confirm => "confirm",
             Kind::Invite => "invite",
             Kind::Reset => "reset",
+            Kind::Email => "email",
         }
     }
 
     fn ttl(self) -> i64 {
         match self {
-            Kind::Confirm => 24 * HOUR,
+            Kind::Confirm | Kind::Email => 24 * HOUR,
             Kind::Invite => 7 * 24 * HOUR,
             Kind::Reset => HOUR,
         }
@@ -50,26 +53,43 @@ pub const MAX_LIVE_RESETS: i64 = 3;
 /// A new code for the user. An invitation or confirmation replaces the earlier one; reset
 /// codes do not cancel each other (so nobody can void another's pending reset by asking again).
 pub fn issue(conn: &mut DbConn, kind: Kind, user_id: &str) -> ApiResult<String> {
+    issue_with(conn, kind, user_id, None)
+}
+
+/// `issue`, for a code that carries a value (an email change: the new address).
+pub fn issue_with(
+    conn: &mut DbConn,
+    kind: Kind,
+    user_id: &str,
+    payload: Option<&str>,
+) -> ApiResult<String> {
     if kind != Kind::Reset {
         store::delete_for(conn, user_id, kind.as_str())?;
     }
     let (code, id, hash) = new_credential("");
     let ts = now();
-    store::insert(
-        conn,
-        &id,
-        &hash,
-        kind.as_str(),
+    let row = store::NewCode {
+        id: &id,
+        secret_hash: &hash,
+        kind: kind.as_str(),
         user_id,
-        ts + kind.ttl(),
-        ts,
-    )?;
+        payload,
+        expires: ts + kind.ttl(),
+        created: ts,
+    };
+    store::insert(conn, &row)?;
     Ok(code)
 }
 
-/// Use a code: `Some(user id)` once, `None` for anything bad. A wrong secret is counted
+/// A code used: whose it was, and what it carried.
+pub struct Used {
+    pub user_id: String,
+    pub payload: Option<String>,
+}
+
+/// Use a code: `Some` once, `None` for anything bad. A wrong secret is counted
 /// (so the caller must commit even on `None`), and the code dies after MAX_ATTEMPTS.
-pub fn consume(conn: &mut DbConn, kind: Kind, code: &str) -> ApiResult<Option<String>> {
+pub fn consume(conn: &mut DbConn, kind: Kind, code: &str) -> ApiResult<Option<Used>> {
     let Some((id, secret)) = split_credential(code.trim(), "") else {
         return Ok(None);
     };
@@ -92,5 +112,8 @@ pub fn consume(conn: &mut DbConn, kind: Kind, code: &str) -> ApiResult<Option<St
         return Ok(None);
     }
     // Single use, even when two calls race: only the one that deletes the row wins.
-    Ok(store::take(conn, id)?.then_some(row.user_id))
+    Ok(store::take(conn, id)?.then_some(Used {
+        user_id: row.user_id,
+        payload: row.payload,
+    }))
 }

@@ -1,7 +1,7 @@
 //! Registrations and their confirmation, invitations, and password resets: the flows that
 //! mail a code and take it back.
 
-use super::codes::{self, bad_code, Kind};
+use super::codes::{self, bad_code, Kind, Used};
 use super::sessions::{session, set_password, Session};
 use super::throttle;
 use super::users::{self as user_service, NewUser};
@@ -99,7 +99,7 @@ fn use_code(
     kind: Kind,
     code: &str,
     with: Option<&str>,
-) -> ApiResult<Result<String, ApiError>> {
+) -> ApiResult<Result<Used, ApiError>> {
     // The field the code came in.
     let field = if kind == Kind::Invite {
         "invite"
@@ -111,15 +111,16 @@ fn use_code(
         return Ok(Err(locked));
     }
     match codes::consume(conn, kind, code)? {
-        Some(user) => {
+        Some(used) => {
             throttle::succeeded(conn, config, &keys)?;
             if let Some(hash) = with {
-                set_password(conn, &user, hash)?;
-                users::activate(conn, &user)?;
+                let user = &used.user_id;
+                set_password(conn, user, hash)?;
+                users::activate(conn, user)?;
                 // Whoever holds the address may log in again, wherever from.
-                throttle::unlock(conn, &user)?;
+                throttle::unlock(conn, user)?;
             }
-            Ok(Ok(user))
+            Ok(Ok(used))
         }
         None => Ok(Err(bad_code(field))),
     }
@@ -154,7 +155,7 @@ pub async fn confirm(state: &AppState, code: String, meta: Meta) -> ApiResult<Se
     state
         .tx(move |c| {
             let user_id = match use_code(c, &config, &meta, Kind::Confirm, &code, None)? {
-                Ok(u) => u,
+                Ok(u) => u.user_id,
                 Err(e) => return Ok(Err(e)),
             };
             users::set_verified(c, &user_id)?;
@@ -177,7 +178,7 @@ pub async fn accept_invite(
         .tx(move |c| {
             let with = Some(hash.as_str());
             let user_id = match use_code(c, &config, &meta, Kind::Invite, &code, with)? {
-                Ok(u) => u,
+                Ok(u) => u.user_id,
                 Err(e) => return Ok(Err(e)),
             };
             session_after_code(c, &keys, &meta, &user_id, "user.accept_invite").map(Ok)
@@ -192,6 +193,42 @@ pub fn reinvite(conn: &mut DbConn, user: &User) -> ApiResult<Option<Mail>> {
     }
     let code = codes::issue(conn, Kind::Invite, &user.id)?;
     Ok(Some(templates::invitation(&user.email, &code)))
+}
+
+/// Use an email-change code: the user's address becomes the one the code was mailed to (which
+/// proved it), codes mailed to the old address end, and the old address is told.
+pub async fn confirm_email(state: &AppState, code: String, meta: Meta) -> ApiResult<User> {
+    let config = state.config.clone();
+    state
+        .tx(move |c| {
+            let used = match use_code(c, &config, &meta, Kind::Email, &code, None)? {
+                Ok(u) => u,
+                Err(e) => return Ok(Err(e)),
+            };
+            let before = users::get(c, &used.user_id)?;
+            let new = used.payload.unwrap_or_default();
+            let changes = users::UserChanges {
+                email_lower: Some(new.to_lowercase()),
+                email: Some(new.clone()),
+                ..Default::default()
+            };
+            users::update(c, &before.id, &changes)?;
+            crate::db::codes::delete_all_for(c, &before.id)?;
+            audit::record(
+                c,
+                &meta.by(&before.id),
+                "user.email",
+                Some(&before.account_id),
+                Some(&before.id),
+            )?;
+            let mail = templates::email_changed(&before.email, &new);
+            Ok(Ok((users::get(c, &before.id)?, mail)))
+        })
+        .await?
+        .map(|(user, mail)| {
+            state.mailer.send(mail);
+            user
+        })
 }
 
 /// Always the same answer; a reset code is mailed only when the address has a user.
@@ -224,7 +261,7 @@ pub async fn reset_password(
         .tx(move |c| {
             let with = Some(hash.as_str());
             let user_id = match use_code(c, &config, &meta, Kind::Reset, &code, with)? {
-                Ok(u) => u,
+                Ok(u) => u.user_id,
                 Err(e) => return Ok(Err(e)),
             };
             let user = users::get(c, &user_id)?;

@@ -3,6 +3,7 @@
 use super::access::{
     can_grant, managed_user, may_act_for, open_account_locked, visible_account, visible_user,
 };
+use super::codes::{self, Kind};
 use crate::auth::Caller;
 use crate::db::models::{now, User};
 use crate::db::users::{self as store, UserChanges, UserFilter};
@@ -240,14 +241,28 @@ fn set_role_in(
     Ok(store::get(conn, &user.id)?)
 }
 
-/// Update a user (default: the caller). A new email ends the codes mailed to the old one, the
-/// old address is told of the change, and an invited user gets a new invitation at the new one.
+/// Update a user (default: the caller). A new email set by an admin takes effect at once: it
+/// ends the codes mailed to the old address, the old address is told, and an invited user gets
+/// a new invitation at the new one. A user's own new email (other than in letter case) waits
+/// for the new address to confirm it (`registration::confirm_email`); the answer is the same
+/// whether or not another user has the address, which is told by mail instead.
 pub async fn update(
     state: &AppState,
     caller: Caller,
     id: Option<String>,
-    changes: UserChanges,
+    mut changes: UserChanges,
 ) -> ApiResult<User> {
+    let own = id.as_deref().is_none_or(|i| i == caller.id());
+    let moving = |new: &Option<String>| {
+        new.as_ref()
+            .is_some_and(|e| e.to_lowercase() != caller.user.email_lower)
+    };
+    let pending = if own && moving(&changes.email) {
+        changes.email_lower = None;
+        changes.email.take()
+    } else {
+        None
+    };
     let email_changes = changes.email.is_some();
     state
         .tx_then_mail(move |c| {
@@ -255,6 +270,15 @@ pub async fn update(
             let old_email = target.as_ref().map(|u| u.email.clone());
             let user = update_in(c, &caller, target, changes)?;
             let mut mails = vec![];
+            if let Some(new) = pending {
+                mails.push(match store::by_email(c, &new)? {
+                    Some(_) => templates::email_in_use(&new),
+                    None => {
+                        let code = codes::issue_with(c, Kind::Email, &user.id, Some(&new))?;
+                        templates::confirm_email(&new, &code)
+                    }
+                });
+            }
             if email_changes {
                 // Codes mailed to the old address must not work for the new one.
                 crate::db::codes::delete_all_for(c, &user.id)?;

@@ -261,8 +261,12 @@ fn users_update_themselves_and_admins_their_tree() {
         .as_str()
         .unwrap()
         .to_string();
-    s.post("/user/update", &user, json!({"email": taken}))
-        .expect(409);
+    // One's own address taken by another user: the same answer as a free one (nothing changes;
+    // the address is told by mail). Once 409, which told any user that the address existed.
+    let r = s
+        .post("/user/update", &user, json!({"email": taken}))
+        .expect(200);
+    assert_ne!(r.body["email"], taken.as_str());
     s.post("/user/update", &user, json!({"email": "not-an-email"}))
         .expect(400);
     s.post("/user/update", &user, json!({"preferences": "dark"}))
@@ -270,11 +274,35 @@ fn users_update_themselves_and_admins_their_tree() {
     s.post("/user/update", &user, json!({"role": "admin"}))
         .expect(400);
     s.post("/user/update", &user, json!({})).expect(200);
+    // One's own new address takes effect when it confirms the mailed code.
+    let before = s.post("/user/get", &user, json!({})).body["email"].clone();
     let r = s
         .post("/user/update", &user, json!({"email": "Grace@Acme.test"}))
         .expect(200);
+    assert_eq!(r.body["email"], before);
+    let code = s.wait_code("Grace@Acme.test", 1);
+    let r = s
+        .call(
+            "POST",
+            "/user/email/confirm",
+            None,
+            Some(json!({"code": code})),
+        )
+        .expect(200);
     assert_eq!(r.body["email"], "Grace@Acme.test");
     s.login("grace@acme.test", PASSWORD);
+    s.call(
+        "POST",
+        "/user/email/confirm",
+        None,
+        Some(json!({"code": code})),
+    )
+    .expect(400);
+    // Only the letter case: at once.
+    let r = s
+        .post("/user/update", &user, json!({"email": "GRACE@acme.test"}))
+        .expect(200);
+    assert_eq!(r.body["email"], "GRACE@acme.test");
 }
 
 #[test]
