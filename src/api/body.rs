@@ -69,7 +69,7 @@ pub fn describe_json_error(e: serde_path_to_error::Error<serde_json::Error>) -> 
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     // An empty body means "no fields", so `/user/get` and `/user/logout` work without one.
-    let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+    let bytes: &[u8] = if is_blank(bytes) {
         b"{}"
     } else {
         bytes
@@ -145,16 +145,31 @@ pub async fn read_body(req: &HttpRequest, payload: &mut Payload) -> Result<web::
     })
 }
 
+/// What every body extractor does: read the body (64 KiB at most), then make `T` of it.
+fn with_body<T: 'static>(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    make: fn(&HttpRequest, web::Bytes) -> Result<T, ApiError>,
+) -> Pin<Box<dyn Future<Output = Result<T, ApiError>>>> {
+    let req = req.clone();
+    let mut payload = payload.take();
+    Box::pin(async move {
+        let bytes = read_body(&req, &mut payload).await?;
+        make(&req, bytes)
+    })
+}
+
+fn is_blank(bytes: &[u8]) -> bool {
+    bytes.iter().all(u8::is_ascii_whitespace)
+}
+
 impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        let mut payload = payload.take();
-        Box::pin(async move {
-            let bytes = read_body(&req, &mut payload).await?;
-            if !bytes.iter().all(u8::is_ascii_whitespace) && !is_json(&req) {
+        with_body(req, payload, |req, bytes| {
+            if !is_blank(&bytes) && !is_json(req) {
                 return Err(ApiError::UnsupportedMediaType);
             }
             parse_json(&bytes).map(Json)
@@ -171,11 +186,8 @@ impl FromRequest for NoBody {
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        let mut payload = payload.take();
-        Box::pin(async move {
-            let bytes = read_body(&req, &mut payload).await?;
-            if bytes.iter().all(u8::is_ascii_whitespace) {
+        with_body(req, payload, |_, bytes| {
+            if is_blank(&bytes) {
                 return Ok(NoBody);
             }
             match serde_json::from_slice::<serde_json::Value>(&bytes) {
@@ -208,14 +220,11 @@ impl FromRequest for Fields {
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        let mut payload = payload.take();
-        Box::pin(async move {
-            let bytes = read_body(&req, &mut payload).await?;
-            if bytes.iter().all(u8::is_ascii_whitespace) {
+        with_body(req, payload, |req, bytes| {
+            if is_blank(&bytes) {
                 return Ok(Fields(Default::default()));
             }
-            if is_form(&req) {
+            if is_form(req) {
                 let pairs = form_pairs(&bytes)?;
                 let mut map = serde_json::Map::new();
                 let mut errors = vec![];
@@ -239,7 +248,7 @@ impl FromRequest for Fields {
                 super::no_errors(errors)?;
                 return Ok(Fields(map));
             }
-            if !is_json(&req) {
+            if !is_json(req) {
                 return Err(ApiError::UnsupportedMediaType);
             }
             match parse_json::<serde_json::Value>(&bytes)? {
