@@ -69,11 +69,7 @@ pub fn describe_json_error(e: serde_path_to_error::Error<serde_json::Error>) -> 
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     // An empty body means "no fields", so `/user/get` and `/user/logout` work without one.
-    let bytes: &[u8] = if is_blank(bytes) {
-        b"{}"
-    } else {
-        bytes
-    };
+    let bytes: &[u8] = if is_blank(bytes) { b"{}" } else { bytes };
     // No text field may hold NUL (PostgreSQL cannot store it; no name or email needs it).
     if bytes.windows(6).any(|w| w == b"\\u0000") {
         return Err(ApiError::invalid(
