@@ -51,7 +51,12 @@ fn cors(origins: &[String]) -> actix_cors::Cors {
     use actix_web::http::{header, Method};
     let mut cors = actix_cors::Cors::default()
         .allowed_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
-        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            api::middleware::request_id_header(),
+        ])
         .expose_headers([
             api::middleware::request_id_header(),
             header::RETRY_AFTER,

@@ -107,7 +107,8 @@ fn error_response(name: &str) -> Response {
         title = "accountd",
         description = "Accounts (with child-account trees, device seats and plans), users with roles, logins and
 credentials. Roles, lowest first: public (no credentials), user, admin, owner; each operation's
-summary names the lowest role that may call it. Every response carries `X-Request-Id`. Lists are
+summary names the lowest role that may call it. Every response carries `X-Request-Id` (the request's own when it sent a
+valid one: 1-64 characters of `[A-Za-z0-9._-]`). Lists are
 keyset pages: `limit` (1..=1000, default 50), opaque `next`/`prev` cursors and a
 case-insensitive literal substring `filter`; they answer `{data, next, prev}`. Unknown JSON
 fields and query parameters are rejected with 400."

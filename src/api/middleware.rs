@@ -5,7 +5,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::header::{HeaderName, HeaderValue, ACCESS_CONTROL_ALLOW_ORIGIN};
 use actix_web::{web, HttpMessage};
 use std::future::Future;
 use std::time::Instant;
@@ -18,6 +18,41 @@ pub fn request_id_header() -> HeaderName {
     HeaderName::from_static("x-request-id")
 }
 
+/// A request id a caller may choose: 1-64 characters of `[A-Za-z0-9._-]`, safe in a log line.
+pub fn is_request_id(v: &str) -> bool {
+    (1..=64).contains(&v.len())
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// A refused preflight answers the contract's JSON error, and a response that allows no origin
+/// (no `Origin`, or one not in `CORS_ORIGINS`) carries no CORS header at all.
+fn cors_answer(res: ServiceResponse) -> ServiceResponse {
+    if let Some(refused) = res
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<actix_cors::CorsError>())
+    {
+        let answer = actix_web::ResponseError::error_response(&ApiError::forbidden(format!(
+            "CORS: {refused}"
+        )));
+        return res.into_response(answer);
+    }
+    let mut res = res;
+    let headers = res.headers_mut();
+    if !headers.contains_key(ACCESS_CONTROL_ALLOW_ORIGIN) {
+        let cors: Vec<HeaderName> = headers
+            .keys()
+            .filter(|k| k.as_str().starts_with("access-control-"))
+            .cloned()
+            .collect();
+        for k in cors {
+            headers.remove(k);
+        }
+    }
+    res
+}
+
 /// The outermost layer of the app (`App::wrap_fn`); `hsts` when serving over TLS.
 pub fn around<S, B>(
     mut req: ServiceRequest,
@@ -28,7 +63,14 @@ where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: MessageBody + 'static,
 {
-    let rid = uuid::Uuid::new_v4().simple().to_string();
+    // A caller (a dashboard tracing its calls) may name the request; anything else gets a new id.
+    let rid = req
+        .headers()
+        .get(request_id_header())
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| is_request_id(v))
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
     let started = Instant::now();
     // The path only: a query string may carry an `access_token`, never logged.
     let line = format!("{} {}", req.method(), req.path());
@@ -54,6 +96,7 @@ where
             (None, Some(call)) => call.await?.map_into_boxed_body(),
             (None, None) => unreachable!("one of the two is set"),
         };
+        res = cors_answer(res);
         let status = res.status();
         let route = res
             .request()
@@ -86,7 +129,7 @@ where
         let headers = res.headers_mut();
         headers.insert(
             request_id_header(),
-            HeaderValue::from_str(&rid).expect("hex is a valid header"),
+            HeaderValue::from_str(&rid).expect("checked or hex: a valid header"),
         );
         headers.insert(
             HeaderName::from_static("x-content-type-options"),

@@ -190,14 +190,30 @@ impl TestServer {
         content_type: Option<&str>,
         body: Option<String>,
     ) -> Resp {
+        let auth = token.map(|t| format!("Bearer {t}"));
+        let mut headers = vec![];
+        if let Some(a) = &auth {
+            headers.push(("Authorization", a.as_str()));
+        }
+        if let Some(ct) = content_type {
+            headers.push(("Content-Type", ct));
+        }
+        self.send(method, path, &headers, body)
+    }
+
+    /// A request with exactly these headers.
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<String>,
+    ) -> Resp {
         let mut b = ureq::http::Request::builder()
             .method(method)
             .uri(format!("{}{}", self.base, path));
-        if let Some(t) = token {
-            b = b.header("Authorization", format!("Bearer {t}"));
-        }
-        if let Some(ct) = content_type {
-            b = b.header("Content-Type", ct);
+        for (k, v) in headers {
+            b = b.header(*k, *v);
         }
         let res = match body {
             Some(body) => self.agent.run(b.body(body).unwrap()),

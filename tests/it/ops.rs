@@ -78,51 +78,84 @@ fn cors_answers_the_configured_dashboards_only() {
         "CORS_ORIGINS",
         "https://dash.example.com, https://admin.example.com",
     )]);
-    let preflight = |origin: &str| {
-        let mut b = ureq::http::Request::builder()
-            .method("OPTIONS")
-            .uri(format!("{}/v1/accounts", s.base))
-            .header("Origin", origin)
-            .header("Access-Control-Request-Method", "GET")
-            .header("Access-Control-Request-Headers", "authorization");
-        b = b.header("Accept", "*/*");
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build()
-            .into();
-        let res = agent.run(b.body(()).unwrap()).unwrap();
-        (
-            res.status().as_u16(),
-            res.headers()
-                .get("access-control-allow-origin")
-                .map(|v| v.to_str().unwrap().to_string()),
+    let preflight = |origin: &str, headers: &str| {
+        s.send(
+            "OPTIONS",
+            "/v1/accounts",
+            &[
+                ("Origin", origin),
+                ("Access-Control-Request-Method", "GET"),
+                ("Access-Control-Request-Headers", headers),
+            ],
+            None,
         )
     };
-    let (status, allow) = preflight("https://dash.example.com");
+    let ok = preflight("https://dash.example.com", "authorization, x-request-id").expect(200);
     assert_eq!(
-        (status, allow.as_deref()),
-        (200, Some("https://dash.example.com"))
+        ok.header("access-control-allow-origin"),
+        Some("https://dash.example.com")
     );
-    let (_, allow) = preflight("https://evil.example.com");
-    assert_eq!(allow, None);
-    // A real request from a dashboard gets the header; one without Origin is untouched.
-    let mut b = ureq::http::Request::builder()
-        .method("GET")
-        .uri(format!("{}/healthz", s.base));
-    b = b.header("Origin", "https://admin.example.com");
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let res = agent.run(b.body(()).unwrap()).unwrap();
-    assert_eq!(
-        res.headers().get("access-control-allow-origin").unwrap(),
-        "https://admin.example.com"
+    // A dashboard may send its own request id.
+    let allowed = ok.header("access-control-allow-headers").unwrap();
+    assert!(allowed.contains("x-request-id"), "{allowed}");
+    // A refused preflight is the contract's JSON error, and allows nothing.
+    for refused in [
+        preflight("https://evil.example.com", "authorization"),
+        preflight("https://dash.example.com", "x-evil"),
+    ] {
+        let r = refused.expect(403);
+        assert_eq!(r.header("content-type"), Some("application/json"));
+        assert!(r.body["error"].as_str().unwrap().starts_with("CORS: "));
+        assert!(r.header("x-request-id").is_some());
+        assert!(r.header("access-control-allow-origin").is_none());
+    }
+    // A real request from a dashboard gets the headers; one from elsewhere, or without Origin,
+    // gets no CORS header at all.
+    let from = |origin: Option<&str>| {
+        let headers: Vec<_> = origin.map(|o| ("Origin", o)).into_iter().collect();
+        let r = s.send("GET", "/healthz", &headers, None).expect(200);
+        let mut cors: Vec<String> = r
+            .headers
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("access-control-"))
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect();
+        cors.sort();
+        cors
+    };
+    let dash = from(Some("https://admin.example.com"));
+    assert!(
+        dash.contains(&"access-control-allow-origin: https://admin.example.com".into()),
+        "{dash:?}"
     );
-    assert!(s
-        .call("GET", "/healthz", None, None)
-        .header("access-control-allow-origin")
-        .is_none());
+    assert!(
+        dash.iter()
+            .any(|h| h.starts_with("access-control-expose-headers") && h.contains("x-request-id")),
+        "{dash:?}"
+    );
+    assert_eq!(from(Some("https://evil.example.com")), Vec::<String>::new());
+    assert_eq!(from(None), Vec::<String>::new());
+}
+
+#[test]
+fn a_valid_request_id_from_the_caller_is_used() {
+    let s = TestServer::start();
+    let with = |rid: &str| {
+        s.send("GET", "/healthz", &[("X-Request-Id", rid)], None)
+            .expect(200)
+            .header("x-request-id")
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(with("dash.list-users_7"), "dash.list-users_7");
+    let max = "a".repeat(64);
+    assert_eq!(with(&max), max);
+    // Too long, or with characters that could forge a log line: a fresh id instead.
+    for bad in ["a".repeat(65), "x y".into(), "a\\tb".into(), "ü".into()] {
+        let got = with(&bad);
+        assert_ne!(got, bad);
+        assert_eq!(got.len(), 32, "{got}");
+    }
 }
 
 #[test]
