@@ -2,7 +2,7 @@
 
 Run by .ci/conformance with PYTHONPATH pointing at the generated `accountd_client` package:
 owner login, create an account, create an admin and a user in it, log in as each, find users
-page by page, update a user, remove a user.
+page by page (typed `UserPage` items), filter groups by label, update a user, remove a user.
 """
 
 import os
@@ -12,7 +12,20 @@ import uuid
 from accountd_client import AuthenticatedClient, Client
 from accountd_client.api.accounts import create_account
 from accountd_client.api.users import create_user, find_users, get_user, login, remove_user, update_user
-from accountd_client.models import CreateAccount, CreateUser, FindUsers, Login, UpdateUser, UserRef
+from accountd_client.api.groups import create_group, list_groups
+from accountd_client.models import (
+    CreateAccount,
+    CreateGroup,
+    CreateUser,
+    FindUsers,
+    GroupPage,
+    Labels,
+    Login,
+    UpdateUser,
+    User,
+    UserPage,
+    UserRef,
+)
 
 API = os.environ["API"]
 RUN = uuid.uuid4().hex[:8]
@@ -67,6 +80,7 @@ seen, cursor, pages = [], None, 0
 while True:
     body = FindUsers(limit=2, account_id=account_id) if cursor is None else FindUsers(limit=2, next_=cursor)
     page = expect(find_users.sync_detailed(client=clients["admin"], body=body), 200)
+    assert isinstance(page, UserPage) and all(isinstance(u, User) for u in page.data), page
     pages += 1
     seen += [u.email for u in page.data]
     cursor = page.next_
@@ -79,6 +93,16 @@ print(f"found {len(seen)} users in {pages} pages")
 # A plain user sees only itself.
 mine = expect(find_users.sync_detailed(client=clients["user"], body=FindUsers()), 200)
 assert [u.id for u in mine.data] == [people["user"][0].id], mine
+
+# Groups filtered by label, through the client's own `label` parameter.
+for gid, site in (("ops", "berlin"), ("dev", "berlin"), ("sales", "paris")):
+    labels = Labels.from_dict({"site": site, "team": gid})
+    expect(create_group.sync_detailed(client=clients["admin"], body=CreateGroup(id=gid, labels=labels)), 201)
+berlin = expect(list_groups.sync_detailed(client=clients["admin"], label=["site=berlin"]), 200)
+assert isinstance(berlin, GroupPage) and sorted(g.id for g in berlin.data) == ["dev", "ops"], berlin
+ops = expect(list_groups.sync_detailed(client=clients["admin"], label=["site=berlin", "team=ops"]), 200)
+assert [g.id for g in ops.data] == ["ops"], ops
+print("groups filtered by label")
 
 user_id = people["user"][0].id
 updated = expect(

@@ -4,7 +4,6 @@ use super::body::Json;
 use super::body::NoBody;
 use super::extract::NoQuery;
 use super::extract::{Admin, Owner};
-use super::page::Page;
 use super::views::{AccountView, UserView};
 use super::{check, created, not_blank, ok, parsed};
 use crate::auth::{Caller, Presented};
@@ -119,7 +118,7 @@ pub struct AccountQuery {
 /// matches name and email.
 #[utoipa::path(get, path = "/v1/accounts", tag = "accounts", operation_id = "listAccounts",
     params(AccountQuery, crate::openapi::PageQuery),
-    responses((status = 200, description = "A page of accounts.", body = Page<AccountView>)))]
+    responses((status = 200, description = "A page of accounts.", body = super::page::AccountPage)))]
 pub async fn list(caller: Caller, state: State, req: HttpRequest) -> ApiResult<HttpResponse> {
     super::paged(
         &req,
@@ -239,7 +238,7 @@ pub struct UsersQuery {
     operation_id = "listAccountUsers",
     params(("id" = String, Path, description = "The account's id."),
         UsersQuery, crate::openapi::PageQuery),
-    responses((status = 200, description = "A page of users.", body = Page<UserView>)))]
+    responses((status = 200, description = "A page of users.", body = super::page::UserPage)))]
 pub async fn users(
     Admin(caller): Admin,
     state: State,

@@ -20,7 +20,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 #[utoipa::path(get, path = "/v1/audit", tag = "operations", operation_id = "listAudit",
     params(crate::openapi::PageQuery),
     responses((status = 200, description = "A page of entries, oldest first.",
-        body = super::page::Page<super::views::EntryView>)))]
+        body = super::page::AuditPage)))]
 pub async fn list(
     Admin(caller): Admin,
     state: web::Data<AppState>,

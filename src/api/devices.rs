@@ -5,7 +5,6 @@ use super::body::NoBody;
 use super::extract::Admin;
 use super::extract::NoQuery;
 use super::page::NoParams;
-use super::page::Page;
 use super::views::DeviceView;
 use super::{check, created, not_blank};
 use crate::auth::Caller;
@@ -69,7 +68,7 @@ pub async fn create(
 #[utoipa::path(get, path = "/v1/accounts/{id}/devices", tag = "accounts",
     operation_id = "listDevices",
     params(("id" = String, Path, description = "The account's id."), crate::openapi::PageQuery),
-    responses((status = 200, description = "A page of devices.", body = Page<DeviceView>)))]
+    responses((status = 200, description = "A page of devices.", body = super::page::DevicePage)))]
 pub async fn list(
     caller: Caller,
     state: State,

@@ -84,18 +84,22 @@ fn group_key(g: &Group) -> Cursor {
 
 /// Role user: page of groups (a plain user: its own groups).
 ///
-/// `userId` narrows to the groups that user is in; any number of `label.<name>=<value>`
-/// parameters (e.g. `?label.env=prod&label.tier=web`; names 1-64 characters of A-Z a-z 0-9 . _ -)
-/// must all match. `accountId` names another account of the caller's tree. `filter` matches the
+/// `userId` narrows to the groups that user is in; the `label` filters
+/// (`?label=env=prod&label=tier=web`, or `?label.env=prod&label.tier=web`; names 1-64
+/// characters of A-Z a-z 0-9 . _ -) must all match. `accountId` names another account of the caller's tree. `filter` matches the
 /// group's id. An `accountId` or `userId` the caller may not see is 404.
 #[utoipa::path(get, path = "/v1/groups", tag = "groups", operation_id = "listGroups",
     params(
         GroupsQuery,
+        ("label" = Option<Vec<String>>, Query, style = Form, explode,
+            description = "Label filters, `name=value`, all of which must match: \
+            `label=env=prod&label=tier=web` (or `label.env=prod&label.tier=web`) keeps the \
+            groups labelled `env: prod` and `tier: web`."),
         crate::openapi::PageQuery,
     ),
     responses(
         (status = 200, description = "A page of groups.",
-            body = super::page::Page<super::views::GroupView>),
+            body = super::page::GroupPage),
         (status = 404, response = crate::openapi::NotFound),
     ))]
 pub async fn list(caller: Caller, state: State, req: HttpRequest) -> ApiResult<HttpResponse> {
@@ -104,7 +108,16 @@ pub async fn list(caller: Caller, state: State, req: HttpRequest) -> ApiResult<H
         .into_inner();
     let mut labels = vec![];
     let mut rest = vec![];
+    let mut bad_label = false;
     for (k, v) in pairs {
+        // `label=name=value` is the form generated clients send (an array of strings).
+        if k == "label" {
+            match v.split_once('=') {
+                Some((name, value)) => labels.push((name.to_string(), value.to_string())),
+                None => bad_label = true,
+            }
+            continue;
+        }
         match k.strip_prefix("label.") {
             Some(name) => labels.push((name.to_string(), v)),
             None => rest.push(format!("{}={}", urlencode(&k), urlencode(&v))),
@@ -112,6 +125,9 @@ pub async fn list(caller: Caller, state: State, req: HttpRequest) -> ApiResult<H
     }
     let (q, params) = query_str::<GroupsQuery>(&rest.join("&"), &super::PAGE)?;
     let mut errors = vec![];
+    if bad_label {
+        errors.push("label: must be name=value".into());
+    }
     if labels.iter().any(|(n, _)| !is_valid_id(n)) {
         errors.push("label: names are 1-64 characters of A-Z, a-z, 0-9, '.', '_', '-'".into());
     }
@@ -310,7 +326,7 @@ fn member_key(m: &Membership) -> Cursor {
         ("prev" = Option<String>, Query, description = "Cursor from a previous page's `prev`."),
     ),
     responses((status = 200, description = "A page of members.",
-        body = super::page::Page<super::views::MemberView>)))]
+        body = super::page::MemberPage)))]
 pub async fn members(
     caller: Caller,
     state: State,

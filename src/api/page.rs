@@ -10,13 +10,39 @@ use std::collections::HashMap;
 use utoipa::IntoParams;
 
 /// A keyset page: `next`/`prev` are opaque cursors, `null` at either end.
-#[derive(Serialize, Debug, utoipa::ToSchema)]
+#[derive(Serialize, Debug)]
 pub struct Page<V: Serialize> {
     pub data: Vec<V>,
-    #[schema(required = true)]
     pub next: Option<String>,
-    #[schema(required = true)]
     pub prev: Option<String>,
+}
+
+/// The named schema of each page in the OpenAPI document (`AccountPage`: `{data: [Account],
+/// next, prev}`), so generated clients name a page and its items; `Page<V>` is what is sent.
+macro_rules! page_schemas {
+    ($($name:ident => $item:ty),* $(,)?) => {$(
+        /// A keyset page: `next`/`prev` are opaque cursors, `null` at either end.
+        #[derive(utoipa::ToSchema)]
+        #[allow(dead_code)]
+        pub struct $name {
+            data: Vec<$item>,
+            #[schema(required = true)]
+            next: Option<String>,
+            #[schema(required = true)]
+            prev: Option<String>,
+        }
+    )*};
+}
+
+page_schemas! {
+    AccountPage => super::views::AccountView,
+    UserPage => super::views::UserView,
+    PlanPage => super::views::PlanView,
+    DevicePage => super::views::DeviceView,
+    AuditPage => super::views::EntryView,
+    TokenPage => super::views::PatView,
+    GroupPage => super::views::GroupView,
+    MemberPage => super::views::MemberView,
 }
 
 /// Query-string parameters, checked against the names a route knows (a typo is a 400).

@@ -4,7 +4,6 @@ use super::body::Json;
 use super::extract::NoQuery;
 use super::extract::Owner;
 use super::page::NoParams;
-use super::page::Page;
 use super::views::PlanView;
 use super::{check, created, not_blank, ok};
 use crate::auth::{Caller, Presented};
@@ -94,7 +93,7 @@ fn plan_key(p: &Plan) -> Cursor {
 /// Role user: a page of plans (`filter` matches the name).
 #[utoipa::path(get, path = "/v1/plans", tag = "plans", operation_id = "listPlans",
     params(crate::openapi::PageQuery),
-    responses((status = 200, description = "A page of plans.", body = Page<PlanView>)))]
+    responses((status = 200, description = "A page of plans.", body = super::page::PlanPage)))]
 pub async fn list_plans(_: Caller, state: State, req: HttpRequest) -> ApiResult<HttpResponse> {
     super::paged(
         &req,

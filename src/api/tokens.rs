@@ -174,7 +174,7 @@ pub struct TokensQuery {
     ),
     responses(
         (status = 200, description = "A page of tokens (never their secrets).",
-            body = super::page::Page<super::views::PatView>),
+            body = super::page::TokenPage),
         (status = 404, response = crate::openapi::NotFound),
     ))]
 pub async fn list(caller: Caller, state: State, req: HttpRequest) -> ApiResult<HttpResponse> {

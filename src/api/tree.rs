@@ -62,7 +62,7 @@ async fn tree_list(
     operation_id = "listChildren",
     params(("id" = String, Path, description = "The account's id.")),
     responses((status = 200, description = "The account and its children.",
-        body = Page<AccountView>)))]
+        body = super::page::AccountPage)))]
 pub async fn children(
     caller: Caller,
     state: State,
@@ -81,7 +81,7 @@ pub async fn children(
     operation_id = "listAllChildren",
     params(("id" = String, Path, description = "The account's id.")),
     responses((status = 200, description = "The account and its descendants.",
-        body = Page<AccountView>)))]
+        body = super::page::AccountPage)))]
 pub async fn all_children(
     caller: Caller,
     state: State,

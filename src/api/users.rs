@@ -193,7 +193,7 @@ pub struct FindUsers {
     request_body = Option<FindUsers>,
     responses(
         (status = 200, description = "A page of users.",
-            body = super::page::Page<UserView>),
+            body = super::page::UserPage),
         (status = 404, response = crate::openapi::NotFound),
     ))]
 pub async fn find(

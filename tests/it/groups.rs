@@ -74,7 +74,20 @@ fn groups_with_labels_are_created_read_filtered_and_deleted() {
         .expect(200)
         .body)
     .is_empty());
+    // The form generated clients send: `label=name=value`, repeated; a value may hold `=`.
+    assert_eq!(
+        ids(&s
+            .get("/v1/groups?label=site%3Dberlin&label=team=ops", &admin)
+            .expect(200)
+            .body),
+        ["ops"]
+    );
     s.get("/v1/groups?label.bad%20name=x", &admin).expect(400);
+    s.get("/v1/groups?label=bad%20name%3Dx", &admin).expect(400);
+    assert_eq!(
+        s.get("/v1/groups?label=site", &admin).expect(400).errors(),
+        ["label: must be name=value"]
+    );
     s.get("/v1/groups?colour=red", &admin).expect(400);
     assert_eq!(
         s.get("/v1/groups/ops", &user).expect(200).body["labels"]["team"],
