@@ -92,15 +92,16 @@ pub fn session_answer(s: &sessions::Session) -> HttpResponse {
 /// failures for one user or from one address lock it (429). With `invite`, accepts an
 /// invitation: sets the password (8 to 72 bytes), verifies and logs in the user (a bad or
 /// expired code is 400). With `register: true`, registers instead, exactly as
-/// `POST /v1/register`.
+/// `POST /v1/register`, and answers 201 with its `{"id"}` body; that body is described only
+/// there (`registerUser`), so a typed client's login answer is one type, `Session`.
 #[utoipa::path(post, path = "/user/login", tag = "users", operation_id = "login",
     security(()),
     request_body = Login,
     responses(
         (status = 200, description = "An access token with the account and the user.",
             body = Session, headers(("Cache-Control" = String, description = "`no-store`"))),
-        (status = 201, description = "With `register: true`: registered (as `POST /v1/register`).",
-            body = super::registration::IdOnly),
+        (status = 201, description = "With `register: true`: registered; the body is \
+            `POST /v1/register`'s (`IdOnly`)."),
         (status = 401, response = crate::openapi::Unauthorized),
         (status = 403, response = crate::openapi::Forbidden),
         (status = 409, response = crate::openapi::Conflict),
