@@ -6,6 +6,7 @@ use crate::config::Config;
 use crate::db::{DbConn, DbPool, Store};
 use crate::error::ApiResult;
 use crate::mail::{Mail, Mailer};
+use crate::metrics::Metrics;
 use std::sync::Arc;
 
 pub struct AppState {
@@ -14,7 +15,7 @@ pub struct AppState {
     pub keys: Arc<Keys>,
     pub hasher: Hasher,
     pub mailer: Mailer,
-    pub metrics: crate::metrics::Metrics,
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
@@ -24,12 +25,13 @@ impl AppState {
             &config.mail_from,
             config.mail_dir.clone(),
         )?;
+        let metrics = Arc::new(Metrics::default());
         Ok(AppState {
             keys: Arc::new(Keys::new(&config.jwt_secret, config.access_token_ttl_secs)),
-            hasher: Hasher::new(config.bcrypt_cost, config.hash_queue_limit),
+            hasher: Hasher::new(config.bcrypt_cost, config.hash_queue_limit, metrics.clone()),
             mailer,
-            metrics: Default::default(),
-            store: Store::new(&config.database_url, pool),
+            store: Store::new(&config.database_url, pool, metrics.clone()),
+            metrics,
             config,
         })
     }

@@ -39,10 +39,12 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-/// Public: Prometheus metrics (requests by route and status, latency, hash queue, pool).
+/// Public: Prometheus metrics in the OpenMetrics text format (requests by route and status,
+/// latency, logins by outcome, lockouts, refused hashes, pool waits, database errors, hash
+/// queue, pool).
 #[utoipa::path(get, path = "/metrics", tag = "operations", operation_id = "metrics",
-    security(()), responses((status = 200, description = "Prometheus text format.",
-        body = String, content_type = "text/plain")))]
+    security(()), responses((status = 200, description = "OpenMetrics text format.",
+        body = String, content_type = "application/openmetrics-text")))]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let pool = state.store.pool.state();
     let text = state.metrics.render(
@@ -51,7 +53,7 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         pool.idle_connections,
     );
     HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4")
+        .content_type(crate::metrics::CONTENT_TYPE)
         .body(text)
 }
 

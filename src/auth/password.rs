@@ -8,6 +8,7 @@
 //! 72; so the length is checked first and the plain functions only ever see what fits whole.
 
 use crate::error::{ApiError, ApiResult};
+use crate::metrics::Metrics;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use tokio::sync::Semaphore;
@@ -68,10 +69,11 @@ pub struct Hasher {
     hash_micros: Arc<AtomicU64>,
     /// Verified against when the user is unknown, so both failures take the same time.
     dummy_hash: Arc<String>,
+    metrics: Arc<Metrics>,
 }
 
 impl Hasher {
-    pub fn new(cost: u32, queue_limit: usize) -> Hasher {
+    pub fn new(cost: u32, queue_limit: usize, metrics: Arc<Metrics>) -> Hasher {
         let cores = crate::config::cores();
         let started = std::time::Instant::now();
         let dummy_hash =
@@ -86,6 +88,7 @@ impl Hasher {
             capacity: cores + queue_limit,
             hash_micros,
             dummy_hash: Arc::new(dummy_hash),
+            metrics,
         }
     }
 
@@ -97,6 +100,7 @@ impl Hasher {
         let place = self.admitted.fetch_add(1, Ordering::SeqCst);
         if place >= self.capacity || !self.done_in_time(place) {
             self.admitted.fetch_sub(1, Ordering::SeqCst);
+            self.metrics.hash_refused();
             tokio::time::sleep(refusal_pause()).await;
             return Err(ApiError::Unavailable(
                 "too many password checks at once, retry shortly".into(),
@@ -249,7 +253,7 @@ mod tests {
 
     #[test]
     fn the_queue_is_as_long_as_the_hash_time_allows() {
-        let mut h = Hasher::new(4, 100);
+        let mut h = Hasher::new(4, 100, Default::default());
         h.cores = 2;
         // 300 ms a hash: two running and one round waiting; a third round would end at 0.9 s.
         h.hash_micros.store(300_000, Ordering::Relaxed);

@@ -22,10 +22,12 @@ pub mod throttle;
 pub mod users;
 
 use crate::error::{ApiError, ApiResult};
+use crate::metrics::Metrics;
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::r2d2::{ManageConnection, Pool, PooledConnection, R2D2Connection};
 use diesel::{Connection, PgConnection, SqliteConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Every query is written once against this enum; Diesel checks it for both backends.
@@ -238,13 +240,15 @@ pub enum LockKey {
 pub struct Store {
     pub pool: DbPool,
     pub pipeline: Option<pipelined::Pipeline>,
+    metrics: Arc<Metrics>,
 }
 
 impl Store {
-    pub fn new(url: &str, pool: DbPool) -> Store {
+    pub fn new(url: &str, pool: DbPool, metrics: Arc<Metrics>) -> Store {
         Store {
             pool,
             pipeline: pipelined::Pipeline::of(url),
+            metrics,
         }
     }
 
@@ -256,11 +260,26 @@ impl Store {
         F: FnOnce(&mut DbConn) -> ApiResult<T> + Send + 'static,
     {
         let pool = self.pool.clone();
+        let metrics = self.metrics.clone();
         tokio::task::spawn_blocking(move || {
-            let mut conn = pool.get()?;
-            let out = f(&mut conn);
+            let conn = match pool.try_get() {
+                Some(conn) => Ok(conn),
+                None => {
+                    let started = std::time::Instant::now();
+                    let conn = pool.get();
+                    metrics.pool_wait(started.elapsed());
+                    conn
+                }
+            };
+            let out = conn.map_err(ApiError::from).and_then(|mut conn| {
+                let out = f(&mut conn);
+                if matches!(out, Err(ApiError::Internal(_) | ApiError::Unavailable(_))) {
+                    conn.check_alive();
+                }
+                out
+            });
             if matches!(out, Err(ApiError::Internal(_) | ApiError::Unavailable(_))) {
-                conn.check_alive();
+                metrics.db_error();
             }
             out
         })

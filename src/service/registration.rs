@@ -95,6 +95,7 @@ pub async fn register(state: &AppState, r: Registration, meta: Meta) -> ApiResul
 fn use_code(
     conn: &mut DbConn,
     config: &crate::config::Config,
+    metrics: &crate::metrics::Metrics,
     meta: &Meta,
     kind: Kind,
     code: &str,
@@ -107,7 +108,7 @@ fn use_code(
         "code"
     };
     let keys = throttle::Keys::code(meta.ip.as_deref());
-    if let Err(locked) = throttle::reserve(conn, config, &keys, meta)? {
+    if let Err(locked) = throttle::reserve(conn, config, metrics, &keys, meta)? {
         return Ok(Err(locked));
     }
     match codes::consume(conn, kind, code)? {
@@ -151,10 +152,11 @@ fn session_after_code(
 /// Use a confirmation code: the user is verified and logged in.
 pub async fn confirm(state: &AppState, code: String, meta: Meta) -> ApiResult<Session> {
     let config = state.config.clone();
+    let metrics = state.metrics.clone();
     let keys = state.keys.clone();
     state
         .tx(move |c| {
-            let user_id = match use_code(c, &config, &meta, Kind::Confirm, &code, None)? {
+            let user_id = match use_code(c, &config, &metrics, &meta, Kind::Confirm, &code, None)? {
                 Ok(u) => u.user_id,
                 Err(e) => return Ok(Err(e)),
             };
@@ -172,12 +174,13 @@ pub async fn accept_invite(
     meta: Meta,
 ) -> ApiResult<Session> {
     let config = state.config.clone();
+    let metrics = state.metrics.clone();
     let hash = state.hasher.hash(password).await?;
     let keys = state.keys.clone();
     state
         .tx(move |c| {
             let with = Some(hash.as_str());
-            let user_id = match use_code(c, &config, &meta, Kind::Invite, &code, with)? {
+            let user_id = match use_code(c, &config, &metrics, &meta, Kind::Invite, &code, with)? {
                 Ok(u) => u.user_id,
                 Err(e) => return Ok(Err(e)),
             };
@@ -199,9 +202,10 @@ pub fn reinvite(conn: &mut DbConn, user: &User) -> ApiResult<Option<Mail>> {
 /// proved it), codes mailed to the old address end, and the old address is told.
 pub async fn confirm_email(state: &AppState, code: String, meta: Meta) -> ApiResult<User> {
     let config = state.config.clone();
+    let metrics = state.metrics.clone();
     state
         .tx(move |c| {
-            let used = match use_code(c, &config, &meta, Kind::Email, &code, None)? {
+            let used = match use_code(c, &config, &metrics, &meta, Kind::Email, &code, None)? {
                 Ok(u) => u,
                 Err(e) => return Ok(Err(e)),
             };
@@ -256,11 +260,12 @@ pub async fn reset_password(
     meta: Meta,
 ) -> ApiResult<()> {
     let config = state.config.clone();
+    let metrics = state.metrics.clone();
     let hash = state.hasher.hash(password).await?;
     state
         .tx(move |c| {
             let with = Some(hash.as_str());
-            let user_id = match use_code(c, &config, &meta, Kind::Reset, &code, with)? {
+            let user_id = match use_code(c, &config, &metrics, &meta, Kind::Reset, &code, with)? {
                 Ok(u) => u.user_id,
                 Err(e) => return Ok(Err(e)),
             };

@@ -37,6 +37,17 @@ pub async fn login(
     password: String,
     meta: Meta,
 ) -> ApiResult<Session> {
+    let answer = password_login(state, identity, password, meta).await;
+    state.metrics.login(crate::metrics::login_outcome(&answer));
+    answer
+}
+
+async fn password_login(
+    state: &AppState,
+    identity: String,
+    password: String,
+    meta: Meta,
+) -> ApiResult<Session> {
     // The attempt is counted before the hash is checked: a locked identity or address gets 429,
     // and parallel guesses can never get more checks than the limit.
     if !is_login_name(&identity) {
@@ -45,12 +56,13 @@ pub async fn login(
     // A place in the hash queue first: a refused login touches nothing else.
     let ticket = state.hasher.admit().await?;
     let config = state.config.clone();
+    let metrics = state.metrics.clone();
     let (user, keys) = state
         .tx(move |c| {
             let user = users::by_login(c, &identity)?;
             let keys = throttle::Keys::login(&identity, user.as_ref(), meta.ip.as_deref());
             // The count (and a new lock) must commit even when this attempt is refused.
-            if let Err(locked) = throttle::reserve(c, &config, &keys, &meta)? {
+            if let Err(locked) = throttle::reserve(c, &config, &metrics, &keys, &meta)? {
                 return Ok(Err(locked));
             }
             Ok(Ok((user, keys)))
@@ -232,9 +244,10 @@ pub async fn change_password(
     let ticket = state.hasher.admit().await?;
     let keys = throttle::Keys::login("", Some(&caller.user), caller.meta.ip.as_deref());
     let (config, meta, counted) = (state.config.clone(), caller.meta.clone(), keys.clone());
+    let metrics = state.metrics.clone();
     // The count (and a new lock) commits even when this attempt is refused.
     state
-        .tx(move |c| throttle::reserve(c, &config, &counted, &meta))
+        .tx(move |c| throttle::reserve(c, &config, &metrics, &counted, &meta))
         .await??;
     let stored = caller.user.password_hash.clone();
     if !ticket.verify(current, stored).await? {

@@ -77,6 +77,7 @@ fn locked(until: i64) -> ApiError {
 pub fn reserve(
     conn: &mut DbConn,
     config: &Config,
+    metrics: &crate::metrics::Metrics,
     keys: &Keys,
     meta: &Meta,
 ) -> ApiResult<Result<(), ApiError>> {
@@ -103,6 +104,7 @@ pub fn reserve(
                     (None, false) => ("unknown identity".to_string(), None),
                 };
                 crate::db::audit::record(conn, meta, "login.lockout", account, Some(&target))?;
+                metrics.lockout();
             }
             Reserve::Granted { locked_now: false } => {}
         }

@@ -213,6 +213,73 @@ fn connections_the_database_dropped_leave_the_pool_after_one_failed_request() {
         "{statuses:?}"
     );
     assert!(statuses[6..].iter().all(|&c| c == 200), "{statuses:?}");
+    let failed = statuses.iter().filter(|&&c| c == 503).count();
+    let errors = metric(&s, "accountd_db_errors_total");
+    assert_eq!(errors, failed as f64, "{statuses:?}");
+}
+
+/// One sample of `/metrics`, 0 when absent.
+fn metric(s: &TestServer, sample: &str) -> f64 {
+    let r = s.call("GET", "/metrics", None, None).expect(200);
+    r.body
+        .as_str()
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix(sample)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[test]
+fn metrics_count_logins_lockouts_and_pool_waits() {
+    let s = TestServer::start_with(&[("LOGIN_MAX_FAILURES", "3"), ("DB_POOL_SIZE", "1")]);
+    let (_, admin) = s.user(&s.account("Metered").0, "admin");
+    let email = s.post("/user/get", &admin, json!({})).body["email"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for _ in 0..3 {
+        s.try_login(&email, "wrong-password").expect(401);
+    }
+    s.try_login(&email, "wrong-password").expect(429);
+    s.try_login("nobody@example.com", "whatever-pw").expect(401);
+    let r = s.call("GET", "/metrics", None, None).expect(200);
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/openmetrics-text; version=1.0.0; charset=utf-8")
+    );
+    assert!(r.body.as_str().unwrap().ends_with("# EOF\n"));
+    let logins = |outcome: &str| {
+        metric(
+            &s,
+            &format!("accountd_logins_total{{outcome=\"{outcome}\"}}"),
+        )
+    };
+    // The owner's and the admin's logins at the start (TestServer::user logs the user in).
+    assert_eq!(logins("success"), 2.0);
+    assert_eq!(logins("bad_credentials"), 4.0);
+    assert_eq!(logins("locked"), 1.0);
+    // The identity at this address locked (the admin logged in from it before, so the
+    // identity itself is not locked from here).
+    assert_eq!(metric(&s, "accountd_login_lockouts_total"), 1.0);
+    assert_eq!(metric(&s, "accountd_hashes_refused_total"), 0.0);
+    // One connection for the blocking threads of two workers: with enough parallel readers,
+    // some of them wait for it (retried a few rounds: the overlap depends on scheduling).
+    for _ in 0..20 {
+        std::thread::scope(|scope| {
+            for _ in 0..8 {
+                scope.spawn(|| {
+                    for _ in 0..5 {
+                        s.post("/user/find", &admin, json!({})).expect(200);
+                    }
+                });
+            }
+        });
+        if metric(&s, "accountd_db_pool_waits_total") >= 1.0 {
+            break;
+        }
+    }
+    assert!(metric(&s, "accountd_db_pool_waits_total") >= 1.0);
+    assert!(metric(&s, "accountd_db_pool_wait_seconds_total") > 0.0);
 }
 
 #[test]
