@@ -33,6 +33,11 @@ pub struct Config {
     pub login_lock_secs: i64,
     /// Password hashes allowed to wait for a core; more answer 503 at once.
     pub hash_queue_limit: usize,
+    /// How long a stopping instance lets the requests in flight finish.
+    pub shutdown_grace_secs: u64,
+    /// How long a stopping instance goes on accepting (answering `/readyz` 503) so that load
+    /// balancers take it out before its listener closes.
+    pub shutdown_delay_secs: u64,
 }
 
 impl std::fmt::Debug for Config {
@@ -182,7 +187,11 @@ impl Config {
         let login_ip_max_failures = int("LOGIN_IP_MAX_FAILURES", 100, 1, 100_000)? as i32;
         let login_lock_secs = int("LOGIN_LOCK_SECS", 900, 1, 86_400)?;
         let hash_queue_limit = int("HASH_QUEUE_LIMIT", 2 * cores, 0, 10_000)? as usize;
+        let shutdown_grace_secs = int("SHUTDOWN_GRACE_SECS", 30, 0, 3_600)? as u64;
+        let shutdown_delay_secs = int("SHUTDOWN_DELAY_SECS", 1, 0, 300)? as u64;
         Ok(Config {
+            shutdown_grace_secs,
+            shutdown_delay_secs,
             login_max_failures,
             login_ip_max_failures,
             login_lock_secs,

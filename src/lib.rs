@@ -110,6 +110,7 @@ pub fn serve(
     workers: Option<usize>,
 ) -> std::io::Result<Server> {
     let origins = state.config.cors_origins.clone();
+    let grace = state.config.shutdown_grace_secs;
     let pool_size = state.store.pool.max_size();
     let tls = match &state.config.tls {
         Some((cert, key)) => Some(tls_config(cert, key).map_err(std::io::Error::other)?),
@@ -138,8 +139,11 @@ pub fn serve(
     // Database work runs on each worker's blocking threads: as many in all as there are
     // connections, so no thread waits for one and no request waits for an idle thread to wake.
     let blocking = (pool_size as usize).div_ceil(workers).max(1);
+    // Signals are the binary's (`main.rs`): it marks the state draining before stopping.
     Ok(server
         .workers(workers)
         .worker_max_blocking_threads(blocking)
+        .shutdown_timeout(grace)
+        .disable_signals()
         .run())
 }

@@ -140,13 +140,50 @@ fn serve() -> ExitCode {
         Err(e) => return fail(e),
     }
     let result = actix_web::rt::System::new().block_on(async move {
-        match accountd::serve(state, listener, None) {
-            Ok(server) => server.await,
-            Err(e) => Err(e),
-        }
+        let server = accountd::serve(state.clone(), listener, None)?;
+        actix_web::rt::spawn(stop_on_signal(state, server.handle()));
+        server.await
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(e),
     }
+}
+
+/// SIGTERM (a service manager, a rolling restart) or SIGINT: `/readyz` answers 503 at once and
+/// every answer closes its connection; `SHUTDOWN_DELAY_SECS` later (time for a load balancer's
+/// health check to take the instance out) the listener closes, and the requests in flight get
+/// `SHUTDOWN_GRACE_SECS` to finish. A second signal skips the delay.
+async fn stop_on_signal(
+    state: actix_web::web::Data<accountd::state::AppState>,
+    server: actix_web::dev::ServerHandle,
+) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        log::error!("cannot listen for SIGTERM/SIGINT; stop with SIGKILL");
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    state
+        .draining
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    let delay = std::time::Duration::from_secs(state.config.shutdown_delay_secs);
+    log::info!("stopping: /readyz answers 503; the listener closes in {delay:?}");
+    tokio::select! {
+        _ = tokio::time::sleep(delay) => {}
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    log::info!(
+        "stopping: no new connections; finishing the requests in flight (at most {} s)",
+        state.config.shutdown_grace_secs
+    );
+    server.stop(true).await;
+    log::info!("stopped");
 }

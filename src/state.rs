@@ -7,6 +7,7 @@ use crate::db::{DbConn, DbPool, Store};
 use crate::error::ApiResult;
 use crate::mail::{Mail, Mailer};
 use crate::metrics::Metrics;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 pub struct AppState {
@@ -16,6 +17,9 @@ pub struct AppState {
     pub hasher: Hasher,
     pub mailer: Mailer,
     pub metrics: Arc<Metrics>,
+    /// Set when the instance is stopping: `/readyz` answers 503 and connections close after
+    /// their answer, so a load balancer sends nothing new here.
+    pub draining: AtomicBool,
 }
 
 impl AppState {
@@ -32,8 +36,13 @@ impl AppState {
             mailer,
             store: Store::new(&config.database_url, pool, metrics.clone()),
             metrics,
+            draining: AtomicBool::new(false),
             config,
         })
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Relaxed)
     }
 
     /// Run `f` with a pooled connection on the blocking threads (Diesel is synchronous).

@@ -102,7 +102,12 @@ where
             .request()
             .match_pattern()
             .unwrap_or_else(|| "unmatched".into());
-        if let Some(state) = res.request().app_data::<web::Data<AppState>>() {
+        if let Some(state) = res.request().app_data::<web::Data<AppState>>().cloned() {
+            if state.is_draining() {
+                res.response_mut()
+                    .head_mut()
+                    .set_connection_type(actix_web::http::ConnectionType::Close);
+            }
             // Only standard methods become labels: anything else would grow the series.
             let method = match res.request().method().as_str() {
                 m @ ("GET" | "POST" | "PUT" | "DELETE" | "PATCH" | "HEAD" | "OPTIONS") => m,

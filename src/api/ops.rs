@@ -24,13 +24,17 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Status { status: "ok" })
 }
 
-/// Public: the database is reachable.
+/// Public: the database is reachable and the instance is not stopping (a stopping instance
+/// answers 503 while it finishes the requests in flight).
 #[utoipa::path(get, path = "/readyz", tag = "operations", operation_id = "readyz",
     security(()), responses(
         (status = 200, description = "Ready.", body = Status),
         (status = 503, response = crate::openapi::Unavailable),
     ))]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    if state.is_draining() {
+        return crate::error::ApiError::Unavailable("shutting down".into()).error_response();
+    }
     match state.store.ping().await {
         Ok(()) => HttpResponse::Ok().json(Status { status: "ready" }),
         Err(_) => {

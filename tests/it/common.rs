@@ -506,3 +506,58 @@ impl SmtpSink {
         panic!("no SMTP message to {to}");
     }
 }
+
+/// The real binary, `accountd serve`, on a free port, with its log lines collected.
+pub struct Process {
+    pub child: std::process::Child,
+    pub base: String,
+    pub lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Process {
+    pub fn start(database_url: &str, settings: &[(&str, &str)]) -> Process {
+        use std::io::{BufRead, BufReader};
+        use std::process::{Command, Stdio};
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_accountd"));
+        cmd.env_clear()
+            .env("DATABASE_URL", database_url)
+            .env("LISTEN_ADDR", "127.0.0.1:0")
+            .env("JWT_SECRET", "process-test-secret-process-test-secret")
+            .env("BCRYPT_COST", "4");
+        for (k, v) in settings {
+            cmd.env(k, v);
+        }
+        let mut child = cmd
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sink = lines.clone();
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(addr) = line.split("listening on ").nth(1) {
+                    let _ = tx.send(addr.trim().to_string());
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let base = rx
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("server started");
+        Process { child, base, lines }
+    }
+
+    pub fn log(&self) -> String {
+        self.lines.lock().unwrap().join("\n")
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -349,3 +349,91 @@ fn head_answers_every_get_route_with_headers_and_no_body() {
     // Not a GET route: still 405.
     s.call("HEAD", "/user/login", None, None).expect(405);
 }
+
+/// One HTTP/1.1 request on an open connection, and the head of its answer.
+fn exchange(conn: &mut std::net::TcpStream, path: &str) -> String {
+    use std::io::{Read, Write};
+    write!(conn, "GET {path} HTTP/1.1\r\nHost: accountd\r\n\r\n").unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&got).contains("\r\n\r\n") {
+        let n = conn.read(&mut buf).unwrap();
+        assert!(n > 0, "closed before an answer");
+        got.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&got).to_lowercase()
+}
+
+#[test]
+fn sigterm_stops_accepting_answers_not_ready_and_finishes_what_is_in_flight() {
+    use std::time::{Duration, Instant};
+    let db = crate::common::TestDb::new();
+    // Cost 15: a login (about two seconds: an unknown user costs a full check too) is still in
+    // flight when the listener closes, a second after the signal.
+    let mut p = crate::common::Process::start(
+        &db.url,
+        &[
+            ("BCRYPT_COST", "15"),
+            ("SHUTDOWN_GRACE_SECS", "20"),
+            ("SHUTDOWN_DELAY_SECS", "1"),
+        ],
+    );
+    let addr = p.base.trim_start_matches("http://").to_string();
+    let base = p.base.clone();
+    let in_flight = std::thread::spawn(move || {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        agent
+            .post(format!("{base}/user/login"))
+            .send_json(json!({"email": "owner@drain.test", "password": "drain-password"}))
+            .map(|r| (r.status().as_u16(), Instant::now()))
+    });
+    std::thread::sleep(Duration::from_millis(150));
+    let signalled = Instant::now();
+    assert_eq!(unsafe { libc::kill(p.child.id() as i32, libc::SIGTERM) }, 0);
+    std::thread::sleep(Duration::from_millis(100));
+    // During the delay: still accepting, not ready, and every connection closes after its answer.
+    let mut conn = std::net::TcpStream::connect(&addr).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let answer = exchange(&mut conn, "/readyz");
+    assert!(answer.starts_with("http/1.1 503"), "{answer}");
+    assert!(answer.contains("connection: close"), "{answer}");
+    let answer = exchange(
+        &mut std::net::TcpStream::connect(&addr).unwrap(),
+        "/healthz",
+    );
+    assert!(answer.starts_with("http/1.1 200"), "{answer}");
+    // Then new connections are refused.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while std::net::TcpStream::connect(&addr).is_ok() {
+        assert!(Instant::now() < deadline, "still accepting after SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let closed = Instant::now();
+    assert!(closed - signalled >= Duration::from_millis(900));
+    // The login that was in flight is answered, then the process exits on its own.
+    let (status, answered) = in_flight.join().unwrap().unwrap();
+    assert_eq!(status, 401);
+    assert!(
+        answered > closed,
+        "the login was not in flight when the listener closed"
+    );
+    let status = loop {
+        if let Some(s) = p.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            signalled.elapsed() < Duration::from_secs(15),
+            "did not exit"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status:?}");
+    assert!(
+        p.log().contains("stopping: no new connections"),
+        "{}",
+        p.log()
+    );
+}

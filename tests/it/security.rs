@@ -200,42 +200,22 @@ fn a_full_hash_queue_answers_503_without_counting_the_attempt() {
 /// Run the real binary, use every kind of secret against it, and grep its whole log for them.
 #[test]
 fn the_log_never_holds_a_password_token_or_code() {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
     let db = crate::common::TestDb::new();
     let mail = std::env::temp_dir().join(format!(
         "accountd_logmail_{}",
         uuid::Uuid::new_v4().simple()
     ));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_accountd"))
-        .env_clear()
-        .env("DATABASE_URL", &db.url)
-        .env("LISTEN_ADDR", "127.0.0.1:0")
-        .env("JWT_SECRET", "log-test-secret-log-test-secret-0123456")
-        .env("BCRYPT_COST", "4")
-        .env("OWNER_EMAIL", OWNER_EMAIL)
-        .env("OWNER_PASSWORD", PASSWORD)
-        .env("MAIL_DIR", &mail)
-        .env("RUST_LOG", "debug")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
-    let (tx, rx) = std::sync::mpsc::channel();
-    let sink = lines.clone();
-    let stderr = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(addr) = line.split("listening on ").nth(1) {
-                let _ = tx.send(addr.trim().to_string());
-            }
-            sink.lock().unwrap().push(line);
-        }
-    });
-    let base = rx
-        .recv_timeout(std::time::Duration::from_secs(30))
-        .expect("server started");
+    let server = crate::common::Process::start(
+        &db.url,
+        &[
+            ("JWT_SECRET", "log-test-secret-log-test-secret-0123456"),
+            ("OWNER_EMAIL", OWNER_EMAIL),
+            ("OWNER_PASSWORD", PASSWORD),
+            ("MAIL_DIR", mail.to_str().unwrap()),
+            ("RUST_LOG", "debug"),
+        ],
+    );
+    let base = server.base.clone();
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .build()
@@ -300,9 +280,8 @@ fn the_log_never_holds_a_password_token_or_code() {
         .header("Content-Type", "application/x-www-form-urlencoded")
         .send(body);
     std::thread::sleep(std::time::Duration::from_millis(300));
-    let _ = child.kill();
-    let _ = child.wait();
-    let log = lines.lock().unwrap().join("\n");
+    let log = server.log();
+    drop(server);
     assert!(log.contains("POST /user/login"), "the log was captured");
     let secret_part = code.split('.').nth(1).unwrap().to_string();
     for (what, secret) in [
