@@ -13,6 +13,7 @@ pub enum ApiError {
     NotFound(String),
     Conflict(String),
     PayloadTooLarge,
+    HeadersTooLarge,
     UnsupportedMediaType,
     TooManyRequests {
         message: String,
@@ -58,6 +59,7 @@ impl fmt::Display for ApiError {
             | ApiError::Internal(m) => f.write_str(m),
             ApiError::TooManyRequests { message, .. } => f.write_str(message),
             ApiError::PayloadTooLarge => f.write_str("request body too large"),
+            ApiError::HeadersTooLarge => f.write_str("request headers too large"),
             ApiError::UnsupportedMediaType => f.write_str("unsupported content type"),
         }
     }

@@ -53,6 +53,19 @@ fn cors_answer(res: ServiceResponse) -> ServiceResponse {
     res
 }
 
+/// The most bytes of request line and headers answered with the JSON 431. Heads over 128 KiB
+/// never reach this layer: the HTTP codec (actix-http) answers them 431 itself, with no body.
+pub const MAX_HEAD_BYTES: usize = 32 * 1024;
+
+fn head_bytes(req: &ServiceRequest) -> usize {
+    let line = req.uri().to_string().len() + 16;
+    req.headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum::<usize>()
+        + line
+}
+
 /// The outermost layer of the app (`App::wrap_fn`); `hsts` when serving over TLS.
 pub fn around<S, B>(
     mut req: ServiceRequest,
@@ -82,13 +95,19 @@ where
     req.extensions_mut().insert(RequestId(rid.clone()));
     // A NUL in a path or query value is never meaningful (and PostgreSQL refuses it).
     let has_nul = req.uri().to_string().to_ascii_lowercase().contains("%00");
-    let (early, call) = if has_nul {
-        let res = actix_web::ResponseError::error_response(&ApiError::invalid(
-            "url: must not contain NUL characters",
-        ));
-        (Some(req.into_response(res)), None)
+    let refused = if has_nul {
+        Some(ApiError::invalid("url: must not contain NUL characters"))
+    } else if head_bytes(&req) > MAX_HEAD_BYTES {
+        Some(ApiError::HeadersTooLarge)
     } else {
-        (None, Some(srv.call(req)))
+        None
+    };
+    let (early, call) = match refused {
+        Some(e) => {
+            let res = actix_web::ResponseError::error_response(&e);
+            (Some(req.into_response(res)), None)
+        }
+        None => (None, Some(srv.call(req))),
     };
     async move {
         let mut res: ServiceResponse = match (early, call) {

@@ -350,6 +350,27 @@ fn head_answers_every_get_route_with_headers_and_no_body() {
     s.call("HEAD", "/user/login", None, None).expect(405);
 }
 
+#[test]
+fn oversized_request_headers_answer_the_json_431() {
+    let s = TestServer::start();
+    let big = "x".repeat(64 * 1024);
+    let r = s.send("GET", "/healthz", &[("X-Padding", &big)], None);
+    let r = r.expect(431);
+    assert_eq!(r.body["error"], "request headers too large");
+    assert!(r.header("x-request-id").is_some());
+    // Many small headers add up the same way.
+    let small = "y".repeat(1000);
+    let many: Vec<(String, &str)> = (0..40)
+        .map(|i| (format!("x-pad-{i}"), small.as_str()))
+        .collect();
+    let many: Vec<(&str, &str)> = many.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    s.send("GET", "/healthz", &many, None).expect(431);
+    // Ordinary heads pass.
+    let fine = "z".repeat(8 * 1024);
+    s.send("GET", "/healthz", &[("X-Padding", &fine)], None)
+        .expect(200);
+}
+
 /// One HTTP/1.1 request on an open connection, and the head of its answer.
 fn exchange(conn: &mut std::net::TcpStream, path: &str) -> String {
     use std::io::{Read, Write};
