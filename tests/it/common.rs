@@ -114,6 +114,8 @@ pub struct TestServer {
     pub db: TestDb,
     pub mail_dir: std::path::PathBuf,
     pub owner_token: String,
+    /// The server's own state (in this process), for what HTTP cannot reach, e.g. its pool.
+    pub state: actix_web::web::Data<accountd::state::AppState>,
     agent: ureq::Agent,
     handle: Option<ServerHandle>,
     thread: Option<JoinHandle<()>>,
@@ -146,6 +148,7 @@ impl TestServer {
         }
         let config = Config::from_lookup(|k| env.get(k).cloned()).expect("test config");
         let state = accountd::prepare(config).expect("prepare");
+        let shared = state.clone();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let tls_cert = env.get("TLS_CERT").cloned();
         let scheme = if tls_cert.is_some() { "https" } else { "http" };
@@ -174,6 +177,7 @@ impl TestServer {
             db,
             mail_dir,
             owner_token: String::new(),
+            state: shared,
             agent,
             handle: Some(handle),
             thread: Some(thread),
