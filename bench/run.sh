@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 
 BACKEND=sqlite
 QUICK=0
-ONLY=P1,P2,P3,P4,P5,P6
+ONLY=P1,P2,P3,P4,P5,P7
 for arg in "$@"; do
     case "$arg" in
         --postgres) BACKEND=postgres ;;
@@ -61,8 +61,8 @@ $BIN bootstrap --email owner@bench.test --password bench-password >/dev/null
 HASH=$(sql "SELECT password_hash FROM users WHERE email_lower = 'owner@bench.test'")
 python3 bench/seed.py "$DB" "$HASH" "$USERS" "$TREE" "$SMALL"
 
-if want P6; then
-echo "== P6: start to ready (exec to the first 200 of /readyz)"
+if want P7; then
+echo "== P7: start to ready (exec to the first 200 of /readyz)"
 EXISTING=$(python3 bench/ready.py "$BIN" 5)
 if [ "$BACKEND" = postgres ]; then
     psql -q postgres://postgres@127.0.0.1:5432/postgres -c "CREATE DATABASE ${PGDB}_fresh"
@@ -71,7 +71,7 @@ if [ "$BACKEND" = postgres ]; then
 else
     FRESH=$(DATABASE_URL="sqlite://$WORK/fresh.db" python3 bench/ready.py "$BIN" 1)
 fi
-echo "P6 $BACKEND: start to ready ${EXISTING} ms with the existing database (median of 5; target < 100), ${FRESH} ms on a fresh one (migrations first)"
+echo "P7 $BACKEND: start to ready ${EXISTING} ms with the existing database (median of 5; target < 100), ${FRESH} ms on a fresh one (migrations first)"
 fi
 
 # The server runs in a session of its own, as under a service manager. In this shell's session
