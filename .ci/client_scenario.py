@@ -9,6 +9,9 @@ import os
 import sys
 import uuid
 
+import httpx
+import jwt
+
 from accountd_client import AuthenticatedClient, Client
 from accountd_client.api.accounts import create_account
 from accountd_client.api.users import create_user, find_users, get_user, login, remove_user, update_user
@@ -44,8 +47,15 @@ def session(email, password):
     return AuthenticatedClient(base_url=API, token=s.token), s
 
 
-owner, _ = session(os.environ["OWNER_EMAIL"], os.environ["OWNER_PASSWORD"])
+owner, owner_session = session(os.environ["OWNER_EMAIL"], os.environ["OWNER_PASSWORD"])
 print("owner logged in")
+
+# Another service verifies the token with nothing but the published keys (PyJWT's JWKS client).
+metadata = httpx.get(f"{API}/.well-known/oauth-authorization-server").json()
+signing_key = jwt.PyJWKClient(metadata["jwks_uri"]).get_signing_key_from_jwt(owner_session.token)
+claims = jwt.decode(owner_session.token, signing_key.key, algorithms=["EdDSA"], issuer=metadata["issuer"])
+assert claims["sub"] == owner_session.user.id, claims
+print(f"token verified with the JWKS alone (kid {signing_key.key_id})")
 
 created = expect(
     create_account.sync_detailed(client=owner, body=CreateAccount(name=f"Acme {RUN}", email=f"acme-{RUN}@example.com")),

@@ -34,7 +34,8 @@ def start(i):
         os.environ,
         DATABASE_URL=DB,
         LISTEN_ADDR=f"127.0.0.1:{PORTS[i]}",
-        JWT_SECRET="rolling-secret-rolling-secret-rolling",
+        # One issuer for the three: the address clients use (HAProxy's).
+        ISSUER=f"http://127.0.0.1:{FRONT}",
         BCRYPT_COST="4",
         LOGIN_IP_MAX_FAILURES="100000",
         # The load's hashes are not what is measured: none of them is refused for a full queue.
@@ -87,6 +88,9 @@ class Load:
         self.stop = threading.Event()
         self.lock = threading.Lock()
         self.sent, self.failed, self.created = {}, {}, []
+        # Answers that are neither the expected success nor a failure (a 401 would mean an
+        # instance refused another's token).
+        self.unexpected = {}
         self.examples = []
 
     def count(self, table, n=1):
@@ -121,6 +125,10 @@ class Load:
                         with self.lock:
                             self.created.append(("user", body["id"]))
                 self.count(self.sent)
+                if 400 <= status < 500:
+                    with self.lock:
+                        key = f"{kind} {status}"
+                        self.unexpected[key] = self.unexpected.get(key, 0) + 1
                 if status >= 500:
                     self.count(self.failed)
                     self.examples.append(f"{self.phase}: {kind} answered {status}")
@@ -208,9 +216,10 @@ def main():
     for e in load.examples[:10]:
         print(f"  failure: {e}")
     print(f"writes answered 201: {len(load.created)}, lost: {len(lost)} {lost[:5]}")
+    print(f"4xx answers: {load.unexpected or 'none'}")
     bad = load.failed.get("SIGTERM restarts", 0) + load.failed.get("warm-up", 0) + load.failed.get("after", 0)
-    if bad or lost:
-        sys.exit("FAILED: requests failed outside the SIGKILL, or a write was lost")
+    if bad or lost or load.unexpected:
+        sys.exit("FAILED: requests failed outside the SIGKILL, a write was lost, or a 4xx came back")
     print("rolling restarts: 0 failed across the SIGTERM restarts, no write lost")
 
 

@@ -9,13 +9,46 @@ pub enum Registration {
     Closed,
 }
 
+/// The signature algorithm of access tokens (`JWT_ALG`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JwtAlg {
+    /// Ed25519: small keys and signatures, fast to verify. The default.
+    EdDSA,
+    /// ECDSA on P-256 with SHA-256.
+    ES256,
+    /// HMAC-SHA256 with `JWT_SECRET`: only services holding the secret can verify (and mint).
+    HS256,
+}
+
+impl JwtAlg {
+    pub fn name(self) -> &'static str {
+        match self {
+            JwtAlg::EdDSA => "EdDSA",
+            JwtAlg::ES256 => "ES256",
+            JwtAlg::HS256 => "HS256",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<JwtAlg> {
+        [JwtAlg::EdDSA, JwtAlg::ES256, JwtAlg::HS256]
+            .into_iter()
+            .find(|a| a.name() == s)
+    }
+}
+
 #[derive(Clone)]
 pub struct Config {
     pub database_url: String,
     pub listen_addr: String,
-    pub jwt_secret: Vec<u8>,
-    /// True when the secret was generated for this start only (ACCOUNTD_DEV=1).
-    pub jwt_secret_generated: bool,
+    /// How access tokens are signed: HS256 with `JWT_SECRET`, or a key kept in the database.
+    pub jwt_alg: JwtAlg,
+    pub jwt_secret: Option<Vec<u8>>,
+    /// `iss` of every token (`ISSUER`, default `http://<LISTEN_ADDR>`).
+    pub issuer: String,
+    /// `aud` of every token, required of every token presented, when set.
+    pub audience: Option<String>,
+    /// Encrypts the private signing keys at rest (`KEY_ENCRYPTION_KEY`, 32 bytes in base64).
+    pub key_encryption_key: Option<[u8; 32]>,
     pub owner: Option<(String, String)>,
     pub bcrypt_cost: u32,
     pub registration: Registration,
@@ -75,7 +108,6 @@ impl Config {
     /// Read settings from any source (the tests pass a map, not the process environment).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, String> {
         let var = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-        let dev = matches!(var("ACCOUNTD_DEV").as_deref(), Some("1" | "true"));
         let database_url = var("DATABASE_URL").unwrap_or_else(|| "sqlite://accountd.db".into());
         if !(database_url.starts_with("sqlite://")
             || database_url.starts_with("postgres://")
@@ -98,16 +130,45 @@ impl Config {
                 "LISTEN_ADDR must be HOST:PORT (e.g. 127.0.0.1:8080, or :0 for a free port)".into(),
             );
         }
-        let (jwt_secret, jwt_secret_generated) = match var("JWT_SECRET") {
-            Some(s) if s.len() >= 32 => (s.into_bytes(), false),
+        let jwt_secret = match var("JWT_SECRET") {
+            Some(s) if s.len() >= 32 => Some(s.into_bytes()),
             Some(_) => return Err("JWT_SECRET must be at least 32 bytes".into()),
-            None if dev => (random_secret(), true),
-            None => {
-                return Err(
-                    "JWT_SECRET is required (at least 32 bytes); set ACCOUNTD_DEV=1 for a random one per start".into(),
-                )
+            None => None,
+        };
+        // With `JWT_SECRET` alone, HS256 as before; otherwise a key kept in the database.
+        let jwt_alg = match var("JWT_ALG") {
+            None if jwt_secret.is_some() => JwtAlg::HS256,
+            None => JwtAlg::EdDSA,
+            Some(a) => JwtAlg::parse(&a)
+                .ok_or_else(|| format!("JWT_ALG must be EdDSA, ES256 or HS256, not {a:?}"))?,
+        };
+        match (jwt_alg, &jwt_secret) {
+            (JwtAlg::HS256, None) => return Err("JWT_ALG=HS256 needs JWT_SECRET".into()),
+            (JwtAlg::EdDSA | JwtAlg::ES256, Some(_)) => {
+                return Err(format!(
+                    "JWT_SECRET is only for JWT_ALG=HS256 (JWT_ALG={} signs with keys kept in the database)",
+                    jwt_alg.name()
+                ))
+            }
+            _ => {}
+        }
+        let key_encryption_key = match var("KEY_ENCRYPTION_KEY") {
+            None => None,
+            Some(k) => {
+                use base64::Engine;
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(k.trim())
+                    .ok()
+                    .filter(|b| b.len() == 32)
+                    .ok_or(
+                        "KEY_ENCRYPTION_KEY must be 32 bytes in base64 (openssl rand -base64 32)",
+                    )?;
+                let mut key = [0u8; 32];
+                key.copy_from_slice(&bytes);
+                Some(key)
             }
         };
+        let audience = var("AUDIENCE");
         let owner = match (var("OWNER_EMAIL"), var("OWNER_PASSWORD")) {
             (Some(e), Some(p)) => Some((e, p)),
             (None, None) => None,
@@ -182,6 +243,10 @@ impl Config {
                 ));
             }
         }
+        let issuer = var("ISSUER").unwrap_or_else(|| {
+            let scheme = if tls.is_some() { "https" } else { "http" };
+            format!("{scheme}://{listen_addr}")
+        });
         let cores = cores() as i64;
         let login_max_failures = int("LOGIN_MAX_FAILURES", 10, 1, 1000)? as i32;
         let login_ip_max_failures = int("LOGIN_IP_MAX_FAILURES", 100, 1, 100_000)? as i32;
@@ -198,8 +263,11 @@ impl Config {
             hash_queue_limit,
             database_url,
             listen_addr,
+            jwt_alg,
             jwt_secret,
-            jwt_secret_generated,
+            issuer,
+            audience,
+            key_encryption_key,
             owner,
             bcrypt_cost,
             registration,
@@ -212,16 +280,6 @@ impl Config {
             db_pool_size,
         })
     }
-}
-
-fn random_secret() -> Vec<u8> {
-    // Two v4 UUIDs: 244 random bits from the OS generator.
-    format!(
-        "{}{}",
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple()
-    )
-    .into_bytes()
 }
 
 /// The machine's cores (what the hashing threads, the workers and the pools are sized by).

@@ -13,15 +13,9 @@ fn fail(msg: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(2)
 }
 
-/// Settings for the commands that only touch the database (no JWT secret needed).
+/// Settings for the commands that only touch the database.
 fn db_only_config() -> Result<Config, String> {
-    Config::from_lookup(|k| {
-        if k == "ACCOUNTD_DEV" {
-            Some("1".into())
-        } else {
-            std::env::var(k).ok()
-        }
-    })
+    Config::from_env()
 }
 
 fn main() -> ExitCode {
@@ -97,9 +91,6 @@ fn serve() -> ExitCode {
         if let Err(e) = accountd::tls_config(cert, key) {
             return fail(e);
         }
-    }
-    if config.jwt_secret_generated {
-        log::warn!("ACCOUNTD_DEV=1: using a random JWT secret; tokens end when the server stops");
     }
     log::info!(
         "database: {}",

@@ -24,6 +24,10 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(config: Config, pool: DbPool) -> Result<AppState, String> {
+        let keys = {
+            let mut conn = pool.get().map_err(|e| format!("DATABASE_URL: {e}"))?;
+            crate::auth::keys::load(&mut conn, &config)?
+        };
         let mailer = Mailer::new(
             config.smtp_url.as_deref(),
             &config.mail_from,
@@ -31,7 +35,7 @@ impl AppState {
         )?;
         let metrics = Arc::new(Metrics::default());
         Ok(AppState {
-            keys: Arc::new(Keys::new(&config.jwt_secret, config.access_token_ttl_secs)),
+            keys: Arc::new(keys),
             hasher: Hasher::new(config.bcrypt_cost, config.hash_queue_limit, metrics.clone()),
             mailer,
             store: Store::new(&config.database_url, pool, metrics.clone()),

@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod audit;
 pub mod body;
 pub mod devices;
+pub mod discovery;
 pub mod error;
 pub mod extract;
 pub mod groups;
@@ -40,6 +41,8 @@ pub fn routes() -> Vec<(Method, &'static str, Route)> {
         (Method::GET, "/readyz", get().to(ops::readyz)),
         (Method::GET, "/openapi.yaml", get().to(ops::openapi)),
         (Method::GET, "/metrics", get().to(ops::metrics)),
+        (Method::GET, "/.well-known/jwks.json", get().to(discovery::jwks)),
+        (Method::GET, "/.well-known/oauth-authorization-server", get().to(discovery::metadata)),
         (Method::GET, "/v1/audit", get().to(audit::list)),
         (Method::GET, "/v1/accounts", get().to(accounts::list)),
         (Method::POST, "/v1/accounts", post().to(accounts::create)),

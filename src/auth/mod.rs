@@ -3,6 +3,7 @@
 
 pub mod credential;
 pub mod jwt;
+pub mod keys;
 pub mod password;
 
 pub use credential::{authenticate, About, Caller, Credential, Presented, PAT_PREFIX};

@@ -10,6 +10,7 @@ pub mod cached;
 pub mod codes;
 pub mod devices;
 pub mod groups;
+pub mod keys;
 pub mod models;
 pub mod pats;
 pub mod pipelined;

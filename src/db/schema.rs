@@ -176,3 +176,15 @@ diesel::allow_tables_to_appear_in_same_query!(
     devices,
     seat_tokens
 );
+
+diesel::table! {
+    signing_keys (kid) {
+        kid -> Text,
+        alg -> Text,
+        private_key -> Text,
+        public_jwk -> Text,
+        created -> BigInt,
+        activates_at -> BigInt,
+        retires_at -> Nullable<BigInt>,
+    }
+}

@@ -66,7 +66,11 @@ fn bad_credentials_are_401_with_www_authenticate() {
         assert!(r.body["error"].is_string());
     }
     // A token signed with another key.
-    let other = accountd::auth::jwt::Keys::new(b"another-secret-another-secret-0000", 3600);
+    let config = accountd::config::Config::from_lookup(|k| {
+        (k == "JWT_SECRET").then(|| "another-secret-another-secret-0000".to_string())
+    })
+    .unwrap();
+    let other = accountd::auth::jwt::Keys::hs256(b"another-secret-another-secret-0000", &config);
     let (forged, _) = other.issue("x", "y", "owner", 0, None);
     s.call("GET", "/v1/accounts", Some(&forged), None)
         .expect(401);

@@ -133,7 +133,6 @@ impl TestServer {
         let mail_dir_text = mail_dir.display().to_string();
         let mut env: HashMap<String, String> = [
             ("DATABASE_URL", db.url.as_str()),
-            ("JWT_SECRET", "test-secret-test-secret-test-secret-0123"),
             ("BCRYPT_COST", "4"),
             ("OWNER_EMAIL", OWNER_EMAIL),
             ("OWNER_PASSWORD", PASSWORD),
@@ -526,7 +525,6 @@ impl Process {
         cmd.env_clear()
             .env("DATABASE_URL", database_url)
             .env("LISTEN_ADDR", "127.0.0.1:0")
-            .env("JWT_SECRET", "process-test-secret-process-test-secret")
             .env("BCRYPT_COST", "4");
         for (k, v) in settings {
             cmd.env(k, v);

@@ -6,6 +6,7 @@ mod common;
 mod flows;
 mod fuzz;
 mod groups;
+mod keys;
 mod layers;
 mod ops;
 mod rpc;

@@ -1,0 +1,65 @@
+//! What other services read to verify accountd's tokens on their own: the public signing keys
+//! (RFC 7517) and the authorization server's metadata (RFC 8414).
+
+use crate::state::AppState;
+use actix_web::{web, HttpResponse};
+use serde::Serialize;
+use utoipa::OpenApi;
+
+#[derive(OpenApi)]
+#[openapi(paths(jwks, metadata))]
+pub struct Doc;
+
+/// A JWK set: `{"keys": [{kty, crv, x, y?, kid, alg, use}]}`.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = JwkSet)]
+#[allow(dead_code)]
+pub struct JwkSetSchema {
+    /// Public keys: `kty` `OKP` (Ed25519, `x`) or `EC` (P-256, `x` and `y`), with `kid`, `alg`
+    /// and `use: sig`.
+    keys: Vec<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// Public: the public keys that verify access tokens, chosen by the token's `kid`.
+///
+/// Empty with `JWT_ALG=HS256` (tokens are then verified with the shared secret). Cacheable for
+/// five minutes.
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "operations", operation_id = "jwks",
+    security(()), responses((status = 200, description = "The JWK set.", body = JwkSetSchema,
+        headers(("Cache-Control" = String, description = "`public, max-age=300`")))))]
+pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "public, max-age=300"))
+        .json(state.keys.jwks())
+}
+
+/// RFC 8414 authorization server metadata.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Metadata {
+    /// `ISSUER`: the `iss` of every token.
+    issuer: String,
+    token_endpoint: String,
+    jwks_uri: String,
+    grant_types_supported: Vec<&'static str>,
+    token_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// Empty: accountd has no authorization endpoint (no browser redirects).
+    response_types_supported: Vec<&'static str>,
+}
+
+/// Public: the authorization server's metadata (RFC 8414): issuer, token endpoint, JWKS.
+#[utoipa::path(get, path = "/.well-known/oauth-authorization-server", tag = "operations",
+    operation_id = "oauthMetadata", security(()),
+    responses((status = 200, description = "The metadata.", body = Metadata)))]
+pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
+    let issuer = state.keys.issuer().trim_end_matches('/').to_string();
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "public, max-age=300"))
+        .json(Metadata {
+            token_endpoint: format!("{issuer}/v1/auth/token"),
+            jwks_uri: format!("{issuer}/.well-known/jwks.json"),
+            issuer,
+            grant_types_supported: vec!["password", "refresh_token"],
+            token_endpoint_auth_methods_supported: vec!["none"],
+            response_types_supported: vec![],
+        })
+}

@@ -1,0 +1,213 @@
+//! Signing keys: asymmetric by default, kept in the database, published as a JWK set.
+
+use crate::common::{Process, TestServer, OWNER_EMAIL, PASSWORD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde_json::{json, Value};
+
+/// A token's header and claims, unverified.
+fn parts(token: &str) -> (Value, Value) {
+    let mut it = token.split('.');
+    let mut next =
+        || serde_json::from_slice(&URL_SAFE_NO_PAD.decode(it.next().unwrap()).unwrap()).unwrap();
+    (next(), next())
+}
+
+/// Verify `token` with nothing but the server's published JWK set, as another service would.
+fn verify_with_jwks(jwks: &Value, token: &str, issuer: &str) -> Result<Value, String> {
+    use jsonwebtoken::{decode, decode_header, jwk::JwkSet, DecodingKey, Validation};
+    let set: JwkSet = serde_json::from_value(jwks.clone()).map_err(|e| e.to_string())?;
+    let header = decode_header(token).map_err(|e| e.to_string())?;
+    let jwk = set
+        .find(header.kid.as_deref().ok_or("no kid")?)
+        .ok_or("kid not in the JWK set")?;
+    let key = DecodingKey::from_jwk(jwk).map_err(|e| e.to_string())?;
+    let mut v = Validation::new(header.alg);
+    v.set_issuer(&[issuer]);
+    v.validate_aud = false;
+    decode::<Value>(token, &key, &v)
+        .map(|d| d.claims)
+        .map_err(|e| e.to_string())
+}
+
+#[test]
+fn tokens_are_signed_with_a_published_ed25519_key_by_default() {
+    let s = TestServer::start();
+    let (header, claims) = parts(&s.owner_token);
+    assert_eq!(header["alg"], "EdDSA");
+    let kid = header["kid"].as_str().unwrap();
+    let meta = s
+        .call("GET", "/.well-known/oauth-authorization-server", None, None)
+        .expect(200)
+        .body;
+    let issuer = meta["issuer"].as_str().unwrap();
+    assert_eq!(claims["iss"], issuer);
+    assert!(claims.get("aud").is_none());
+    assert_eq!(meta["jwks_uri"], format!("{issuer}/.well-known/jwks.json"));
+    assert_eq!(meta["token_endpoint"], format!("{issuer}/v1/auth/token"));
+    let r = s
+        .call("GET", "/.well-known/jwks.json", None, None)
+        .expect(200);
+    assert_eq!(r.header("cache-control"), Some("public, max-age=300"));
+    let keys = r.body["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0]["kid"], kid);
+    assert_eq!(
+        (&keys[0]["kty"], &keys[0]["crv"]),
+        (&json!("OKP"), &json!("Ed25519"))
+    );
+    assert!(keys[0].get("d").is_none(), "a private part is published");
+    let verified = verify_with_jwks(&r.body, &s.owner_token, issuer).unwrap();
+    assert_eq!(verified["sub"], claims["sub"]);
+    // A token whose signature or kid does not match is refused by the server.
+    let mut bent: Vec<&str> = s.owner_token.split('.').collect();
+    let other_header = URL_SAFE_NO_PAD
+        .encode(json!({"alg": "EdDSA", "typ": "JWT", "kid": "unknown-kid"}).to_string());
+    bent[0] = &other_header;
+    s.call("GET", "/v1/accounts", Some(&bent.join(".")), None)
+        .expect(401);
+}
+
+#[test]
+fn es256_keys_sign_and_verify() {
+    let s = TestServer::start_with(&[("JWT_ALG", "ES256")]);
+    let (header, claims) = parts(&s.owner_token);
+    assert_eq!(header["alg"], "ES256");
+    s.get("/v1/accounts", &s.owner_token).expect(200);
+    let jwks = s.call("GET", "/.well-known/jwks.json", None, None).body;
+    assert_eq!(jwks["keys"][0]["crv"], "P-256");
+    verify_with_jwks(&jwks, &s.owner_token, claims["iss"].as_str().unwrap()).unwrap();
+}
+
+#[test]
+fn hs256_with_a_secret_publishes_no_key() {
+    let s = TestServer::start_with(&[("JWT_SECRET", "a-shared-secret-a-shared-secret-0123")]);
+    let (header, _) = parts(&s.owner_token);
+    assert_eq!(header["alg"], "HS256");
+    assert!(header["kid"].as_str().unwrap().starts_with("hs256-"));
+    s.get("/v1/accounts", &s.owner_token).expect(200);
+    let jwks = s.call("GET", "/.well-known/jwks.json", None, None).body;
+    assert_eq!(jwks, json!({"keys": []}));
+}
+
+/// Another instance on the same database (and the same `ISSUER`, as behind one load balancer)
+/// signs with the same key and verifies this one's tokens; its audience is its own.
+#[test]
+fn instances_share_keys_and_tokens_outlive_a_restart() {
+    let s = TestServer::start();
+    let login = json!({"email": OWNER_EMAIL, "password": PASSWORD});
+    let issuer = parts(&s.owner_token).1["iss"].as_str().unwrap().to_string();
+    let same = [("ISSUER", issuer.as_str())];
+    // Another issuer's tokens are not ours.
+    let elsewhere = Process::start(&s.db.url, &[("ISSUER", "https://elsewhere.example.com")]);
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let get = |base: &str, token: &str| {
+        agent
+            .get(format!("{base}/v1/accounts"))
+            .header("Authorization", format!("Bearer {token}"))
+            .call()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(get(&elsewhere.base, &s.owner_token), 401);
+    drop(elsewhere);
+    let other = Process::start(&s.db.url, &same);
+    assert_eq!(get(&other.base, &s.owner_token), 200);
+    let mut r = agent
+        .post(format!("{}/user/login", other.base))
+        .send_json(&login)
+        .unwrap();
+    let theirs: Value = r.body_mut().read_json().unwrap();
+    let theirs = theirs["token"].as_str().unwrap().to_string();
+    assert_eq!(parts(&theirs).0["kid"], parts(&s.owner_token).0["kid"]);
+    assert_eq!(get(&s.base, &theirs), 200);
+    // Restarted, it still takes the tokens issued before.
+    drop(other);
+    let again = Process::start(&s.db.url, &same);
+    assert_eq!(get(&again.base, &theirs), 200);
+    drop(again);
+    // An instance with an audience refuses tokens without it, and stamps its own.
+    let audience = Process::start(
+        &s.db.url,
+        &[same[0], ("AUDIENCE", "https://api.example.com")],
+    );
+    assert_eq!(get(&audience.base, &theirs), 401);
+    let mut r = agent
+        .post(format!("{}/user/login", audience.base))
+        .send_json(&login)
+        .unwrap();
+    let stamped: Value = r.body_mut().read_json().unwrap();
+    let stamped = stamped["token"].as_str().unwrap();
+    assert_eq!(parts(stamped).1["aud"], "https://api.example.com");
+    assert_eq!(get(&audience.base, stamped), 200);
+}
+
+#[test]
+fn private_keys_are_sealed_under_key_encryption_key() {
+    use diesel::prelude::*;
+    use diesel::sql_types::Text;
+    #[derive(QueryableByName)]
+    struct Stored {
+        #[diesel(sql_type = Text)]
+        private_key: String,
+    }
+    let kek = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+    let s = TestServer::start_with(&[("KEY_ENCRYPTION_KEY", kek)]);
+    s.get("/v1/accounts", &s.owner_token).expect(200);
+    let rows: Vec<Stored> = diesel::sql_query("SELECT private_key FROM signing_keys")
+        .load(&mut s.db.conn())
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert!(
+        rows[0].private_key.starts_with("enc1:"),
+        "{}",
+        rows[0].private_key
+    );
+    // Without the key, or with another, an instance refuses to start and says why.
+    for settings in [
+        vec![],
+        vec![(
+            "KEY_ENCRYPTION_KEY",
+            "ZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmY=",
+        )],
+    ] {
+        let mut env: std::collections::HashMap<String, String> = settings
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        env.insert("DATABASE_URL".into(), s.db.url.clone());
+        let config = accountd::config::Config::from_lookup(|k| env.get(k).cloned()).unwrap();
+        let err = accountd::prepare(config).err().unwrap();
+        assert!(err.contains("KEY_ENCRYPTION_KEY"), "{err}");
+    }
+}
+
+#[test]
+fn signing_settings_are_checked_at_start() {
+    let check = |pairs: &[(&str, &str)]| {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        accountd::config::Config::from_lookup(|k| {
+            pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
+        })
+        .err()
+    };
+    assert!(check(&[("JWT_ALG", "RS512")])
+        .unwrap()
+        .starts_with("JWT_ALG"));
+    assert!(check(&[("JWT_ALG", "HS256")])
+        .unwrap()
+        .contains("JWT_SECRET"));
+    let secret = "a-shared-secret-a-shared-secret-0123";
+    assert!(check(&[("JWT_ALG", "EdDSA"), ("JWT_SECRET", secret)]).is_some());
+    assert!(check(&[("KEY_ENCRYPTION_KEY", "short")])
+        .unwrap()
+        .starts_with("KEY_ENCRYPTION_KEY"));
+    assert!(check(&[]).is_none(), "no JWT setting is needed");
+}
