@@ -49,6 +49,10 @@ pub struct Config {
     pub audience: Option<String>,
     /// Encrypts the private signing keys at rest (`KEY_ENCRYPTION_KEY`, 32 bytes in base64).
     pub key_encryption_key: Option<[u8; 32]>,
+    /// A new signing key every this many days (`KEY_ROTATION_DAYS`; 0: never).
+    pub key_rotation_days: i64,
+    /// A new key is published this long before it signs (`KEY_ROTATION_GRACE_SECS`).
+    pub key_rotation_grace_secs: i64,
     pub owner: Option<(String, String)>,
     pub bcrypt_cost: u32,
     pub registration: Registration,
@@ -254,7 +258,11 @@ impl Config {
         let hash_queue_limit = int("HASH_QUEUE_LIMIT", 2 * cores, 0, 10_000)? as usize;
         let shutdown_grace_secs = int("SHUTDOWN_GRACE_SECS", 30, 0, 3_600)? as u64;
         let shutdown_delay_secs = int("SHUTDOWN_DELAY_SECS", 1, 0, 300)? as u64;
+        let key_rotation_days = int("KEY_ROTATION_DAYS", 90, 0, 3_650)?;
+        let key_rotation_grace_secs = int("KEY_ROTATION_GRACE_SECS", 600, 1, 86_400)?;
         Ok(Config {
+            key_rotation_days,
+            key_rotation_grace_secs,
             shutdown_grace_secs,
             shutdown_delay_secs,
             login_max_failures,

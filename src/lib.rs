@@ -110,6 +110,7 @@ pub fn serve(
     workers: Option<usize>,
 ) -> std::io::Result<Server> {
     let origins = state.config.cors_origins.clone();
+    let keys_state = state.clone();
     let grace = state.config.shutdown_grace_secs;
     let pool_size = state.store.pool.max_size();
     let tls = match &state.config.tls {
@@ -135,6 +136,20 @@ pub fn serve(
         Some(cfg) => server.listen_rustls_0_23(listener, cfg)?,
         None => server.listen(listener)?,
     };
+    // Keys change under a running instance: the schedule rotates them, another instance
+    // rotates them, time makes a published key the signer. Checked often enough that every
+    // instance has a new key well before it signs.
+    let refresh = std::time::Duration::from_secs(
+        (keys_state.config.key_rotation_grace_secs / 4).clamp(1, 30) as u64,
+    );
+    actix_web::rt::spawn(async move {
+        loop {
+            actix_web::rt::time::sleep(refresh).await;
+            if let Err(e) = service::keys::refresh(&keys_state).await {
+                log::warn!("signing keys: {e}");
+            }
+        }
+    });
     let workers = workers.unwrap_or_else(cores);
     // Database work runs on each worker's blocking threads: as many in all as there are
     // connections, so no thread waits for one and no request waits for an idle thread to wake.

@@ -217,6 +217,7 @@ pub fn document() -> Document {
     let mut doc = Base::openapi();
     doc.merge(api::ops::Doc::openapi());
     doc.merge(api::discovery::Doc::openapi());
+    doc.merge(api::keys::Doc::openapi());
     doc.merge(AccountPaths::openapi());
     doc.merge(api::devices::Doc::openapi());
     doc.merge(UserPaths::openapi());

@@ -22,14 +22,17 @@ pub struct JwkSetSchema {
 
 /// Public: the public keys that verify access tokens, chosen by the token's `kid`.
 ///
-/// Empty with `JWT_ALG=HS256` (tokens are then verified with the shared secret). Cacheable for
-/// five minutes.
+/// The active key, the next one (published `KEY_ROTATION_GRACE_SECS` before it signs) and the
+/// retired ones until the last token they signed has expired. Empty with `JWT_ALG=HS256`
+/// (tokens are then verified with the shared secret). Cacheable for five minutes (or the
+/// grace period, when shorter), so a cached set always holds the next signer.
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "operations", operation_id = "jwks",
     security(()), responses((status = 200, description = "The JWK set.", body = JwkSetSchema,
         headers(("Cache-Control" = String, description = "`public, max-age=300`")))))]
 pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
+    let max_age = state.config.key_rotation_grace_secs.min(300);
     HttpResponse::Ok()
-        .insert_header(("Cache-Control", "public, max-age=300"))
+        .insert_header(("Cache-Control", format!("public, max-age={max_age}")))
         .json(state.keys.jwks())
 }
 

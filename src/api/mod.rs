@@ -8,6 +8,7 @@ pub mod discovery;
 pub mod error;
 pub mod extract;
 pub mod groups;
+pub mod keys;
 pub mod middleware;
 pub mod ops;
 pub mod page;
@@ -43,6 +44,8 @@ pub fn routes() -> Vec<(Method, &'static str, Route)> {
         (Method::GET, "/metrics", get().to(ops::metrics)),
         (Method::GET, "/.well-known/jwks.json", get().to(discovery::jwks)),
         (Method::GET, "/.well-known/oauth-authorization-server", get().to(discovery::metadata)),
+        (Method::GET, "/v1/keys", get().to(keys::list)),
+        (Method::POST, "/v1/keys/rotate", post().to(keys::rotate)),
         (Method::GET, "/v1/audit", get().to(audit::list)),
         (Method::GET, "/v1/accounts", get().to(accounts::list)),
         (Method::POST, "/v1/accounts", post().to(accounts::create)),

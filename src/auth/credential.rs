@@ -78,6 +78,17 @@ pub async fn authenticate(
     about: Option<String>,
 ) -> ApiResult<(Caller, About)> {
     let Presented { token, meta } = presented;
+    // A token signed with a key this instance has not loaded yet (another instance rotated):
+    // read the keys again, at most every few seconds, rather than refuse it.
+    if !token.starts_with(PAT_PREFIX)
+        && keys.verify(&token).is_none()
+        && keys.should_reload_for(&token)
+    {
+        let k = keys.clone();
+        if let Err(e) = store.run(move |c| super::keys::reload(c, &k)).await {
+            log::warn!("reloading the signing keys failed: {e}");
+        }
+    }
     // A NUL in the path's id would fail the whole batch in PostgreSQL; the pool answers it.
     let batchable =
         !token.starts_with(PAT_PREFIX) && !about.as_deref().is_some_and(|a| a.contains('\0'));

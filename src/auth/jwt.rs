@@ -50,88 +50,133 @@ impl Verifier {
     }
 }
 
-pub struct Keys {
-    alg: Algorithm,
-    kid: String,
-    encoding: EncodingKey,
+/// A key that signs from `activates_at` on (until a newer one activates).
+pub struct Signer {
+    pub kid: String,
+    pub activates_at: i64,
+    pub key: EncodingKey,
+}
+
+/// The keys loaded at one moment: who signs when, who verifies, what is published.
+pub struct KeySet {
+    /// Oldest activation first.
+    signers: Vec<Signer>,
     decoding: HashMap<String, DecodingKey>,
-    validation: Validation,
     /// The public keys, as `/.well-known/jwks.json` serves them (none for HS256).
     jwks: Value,
+    /// Tells this set's entries in the workers' caches of checked tokens from another's.
+    id: u64,
+}
+
+impl KeySet {
+    fn new(mut signers: Vec<Signer>, decoding: HashMap<String, DecodingKey>, jwks: Value) -> Self {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        signers.sort_by_key(|s| s.activates_at);
+        KeySet {
+            signers,
+            decoding,
+            jwks,
+            id: NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        }
+    }
+
+    /// HS256 with a shared secret: only holders of the secret verify (and mint).
+    pub fn hs256(secret: &[u8]) -> KeySet {
+        // A name for the secret that does not reveal it: tokens carry `kid` like any other.
+        let digest = crate::secrets::hash_token(&String::from_utf8_lossy(secret));
+        let kid = format!("hs256-{}", &digest[..16]);
+        let decoding = HashMap::from([(kid.clone(), DecodingKey::from_secret(secret))]);
+        let signer = Signer {
+            kid,
+            activates_at: 0,
+            key: EncodingKey::from_secret(secret),
+        };
+        KeySet::new(vec![signer], decoding, json!({"keys": []}))
+    }
+
+    /// Asymmetric keys: `signers` as (kid, activates_at, PKCS#8), `verifiers` with their JWKs
+    /// (every signer's public key among them).
+    pub fn asymmetric(
+        alg: JwtAlg,
+        signers: Vec<(String, i64, Vec<u8>)>,
+        verifiers: Vec<Verifier>,
+    ) -> Result<KeySet, String> {
+        let mut loaded = vec![];
+        for (kid, activates_at, pkcs8) in signers {
+            let key = match alg {
+                JwtAlg::EdDSA => EncodingKey::from_ed_der(&pkcs8),
+                JwtAlg::ES256 => EncodingKey::from_ec_der(&pkcs8),
+                JwtAlg::HS256 => return Err("HS256 is not asymmetric".into()),
+            };
+            if !verifiers.iter().any(|v| v.kid == kid) {
+                return Err(format!("signing key {kid} has no public key"));
+            }
+            loaded.push(Signer {
+                kid,
+                activates_at,
+                key,
+            });
+        }
+        let jwks = json!({"keys": verifiers.iter().map(|v| v.jwk.clone()).collect::<Vec<_>>()});
+        let decoding = verifiers.into_iter().map(|v| (v.kid, v.key)).collect();
+        Ok(KeySet::new(loaded, decoding, jwks))
+    }
+
+    /// The key that signs at `now`: the newest one active by then.
+    fn signer(&self, now: i64) -> &Signer {
+        self.signers
+            .iter()
+            .rev()
+            .find(|s| s.activates_at <= now)
+            .unwrap_or(&self.signers[0])
+    }
+
+    /// What tells one loaded set from another: the kids that verify, and who signs when.
+    fn fingerprint(&self) -> (Vec<&String>, Vec<(&String, i64)>) {
+        let mut kids: Vec<&String> = self.decoding.keys().collect();
+        kids.sort();
+        let signers = self
+            .signers
+            .iter()
+            .map(|s| (&s.kid, s.activates_at))
+            .collect();
+        (kids, signers)
+    }
+}
+
+/// The access-token keys of this instance: the current `KeySet` (replaced when the keys in
+/// the database change), and the rules every token is checked by.
+pub struct Keys {
+    alg: Algorithm,
+    set: arc_swap::ArcSwap<KeySet>,
+    validation: Validation,
     issuer: String,
     audience: Option<String>,
     pub ttl_secs: i64,
-    /// Tells this key set's entries in the workers' caches of checked tokens from another's.
-    id: u64,
+    /// When the set was last reloaded for a token naming an unknown `kid` (seconds).
+    reloaded: std::sync::atomic::AtomicI64,
+    /// The settings a reload builds the set with.
+    config: Config,
 }
+
+/// How often a token with an unknown `kid` may make this instance reload its keys.
+const RELOAD_EVERY_SECS: i64 = 5;
 
 /// How many checked tokens each worker thread remembers.
 const CHECKED_PER_THREAD: usize = 1024;
 
 thread_local! {
     /// Tokens whose signature this thread has checked, with their claims and the id of the
-    /// key that checked them: a client sends the same token on every request, and checking the
-    /// signature again (base64, HMAC, JSON) is a fifth of an authenticated read. Only tokens
-    /// that passed are here; expiry is checked on every use.
+    /// key set that checked them: a client sends the same token on every request, and checking
+    /// the signature again (base64, signature, JSON) is a fifth of an authenticated read. Only
+    /// tokens that passed are here; expiry is checked on every use.
     static CHECKED: std::cell::RefCell<std::collections::HashMap<Box<str>, (u64, Claims)>> =
         std::cell::RefCell::default();
 }
 
 impl Keys {
-    /// HS256 with a shared secret: only holders of the secret verify (and mint).
-    pub fn hs256(secret: &[u8], config: &Config) -> Keys {
-        // A name for the secret that does not reveal it: tokens carry `kid` like any other.
-        let digest = crate::secrets::hash_token(&String::from_utf8_lossy(secret));
-        let kid = format!("hs256-{}", &digest[..16]);
-        let decoding = HashMap::from([(kid.clone(), DecodingKey::from_secret(secret))]);
-        Self::build(
-            JwtAlg::HS256,
-            kid,
-            EncodingKey::from_secret(secret),
-            decoding,
-            json!({"keys": []}),
-            config,
-        )
-    }
-
-    /// An asymmetric key set: `pkcs8` signs as `kid`; `verifiers` verify (the signer's public
-    /// key among them).
-    pub fn asymmetric(
-        alg: JwtAlg,
-        kid: &str,
-        pkcs8: &[u8],
-        verifiers: Vec<Verifier>,
-        config: &Config,
-    ) -> Result<Keys, String> {
-        let encoding = match alg {
-            JwtAlg::EdDSA => EncodingKey::from_ed_der(pkcs8),
-            JwtAlg::ES256 => EncodingKey::from_ec_der(pkcs8),
-            JwtAlg::HS256 => return Err("HS256 is not asymmetric".into()),
-        };
-        if !verifiers.iter().any(|v| v.kid == kid) {
-            return Err(format!("signing key {kid} has no public key"));
-        }
-        let jwks = json!({"keys": verifiers.iter().map(|v| v.jwk.clone()).collect::<Vec<_>>()});
-        let decoding = verifiers.into_iter().map(|v| (v.kid, v.key)).collect();
-        Ok(Self::build(
-            alg,
-            kid.to_string(),
-            encoding,
-            decoding,
-            jwks,
-            config,
-        ))
-    }
-
-    fn build(
-        alg: JwtAlg,
-        kid: String,
-        encoding: EncodingKey,
-        decoding: HashMap<String, DecodingKey>,
-        jwks: Value,
-        config: &Config,
-    ) -> Keys {
-        let alg = match alg {
+    pub fn new(config: &Config, set: KeySet) -> Keys {
+        let alg = match config.jwt_alg {
             JwtAlg::EdDSA => Algorithm::EdDSA,
             JwtAlg::ES256 => Algorithm::ES256,
             JwtAlg::HS256 => Algorithm::HS256,
@@ -153,28 +198,56 @@ impl Keys {
         }
         Keys {
             alg,
-            kid,
-            encoding,
-            decoding,
+            set: arc_swap::ArcSwap::from_pointee(set),
             validation,
-            jwks,
             issuer: config.issuer.clone(),
             audience: config.audience.clone(),
             ttl_secs: config.access_token_ttl_secs,
-            id: {
-                static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-                NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-            },
+            reloaded: std::sync::atomic::AtomicI64::new(0),
+            config: config.clone(),
         }
     }
 
+    /// Use `set` from now on, unless it holds the same keys as the current one (so the
+    /// workers' caches of checked tokens stay warm). True when it changed.
+    pub fn replace(&self, set: KeySet) -> bool {
+        if self.set.load().fingerprint() == set.fingerprint() {
+            return false;
+        }
+        self.set.store(std::sync::Arc::new(set));
+        true
+    }
+
     /// The public keys as a JWK set (`/.well-known/jwks.json`).
-    pub fn jwks(&self) -> &Value {
-        &self.jwks
+    pub fn jwks(&self) -> Value {
+        self.set.load().jwks.clone()
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
     }
 
     pub fn issuer(&self) -> &str {
         &self.issuer
+    }
+
+    /// Whether `token` names a key this instance does not know, and it may reload its keys
+    /// now (at most every few seconds, so unknown kids cannot make it hammer the database).
+    pub fn should_reload_for(&self, token: &str) -> bool {
+        use std::sync::atomic::Ordering;
+        let Some(kid) = decode_header(token).ok().and_then(|h| h.kid) else {
+            return false;
+        };
+        if self.set.load().decoding.contains_key(&kid) {
+            return false;
+        }
+        let now = crate::db::models::now_secs();
+        let last = self.reloaded.load(Ordering::Relaxed);
+        now - last >= RELOAD_EVERY_SECS
+            && self
+                .reloaded
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
     }
 
     /// A signed token and its expiry time.
@@ -199,18 +272,21 @@ impl Keys {
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
         };
+        let set = self.set.load();
+        let signer = set.signer(now);
         let mut header = Header::new(self.alg);
-        header.kid = Some(self.kid.clone());
-        let token = encode(&header, &claims, &self.encoding)
-            .expect("signing with a loaded key cannot fail");
+        header.kid = Some(signer.kid.clone());
+        let token =
+            encode(&header, &claims, &signer.key).expect("signing with a loaded key cannot fail");
         (token, claims.exp)
     }
 
     pub fn verify(&self, token: &str) -> Option<Claims> {
+        let set = self.set.load();
         let known = CHECKED.with_borrow(|checked| {
             checked
                 .get(token)
-                .filter(|(key, _)| *key == self.id)
+                .filter(|(key, _)| *key == set.id)
                 .map(|(_, claims)| claims.clone())
         });
         if let Some(claims) = known {
@@ -220,8 +296,8 @@ impl Keys {
         // The key the token names; an HS256 token from before keys had names: the secret.
         let kid = decode_header(token).ok()?.kid;
         let key = match kid {
-            Some(kid) => self.decoding.get(&kid)?,
-            None if self.alg == Algorithm::HS256 => self.decoding.values().next()?,
+            Some(kid) => set.decoding.get(&kid)?,
+            None if self.alg == Algorithm::HS256 => set.decoding.values().next()?,
             None => return None,
         };
         let claims = decode::<Claims>(token, key, &self.validation).ok()?.claims;
@@ -229,7 +305,7 @@ impl Keys {
             if checked.len() >= CHECKED_PER_THREAD {
                 checked.clear();
             }
-            checked.insert(token.into(), (self.id, claims.clone()));
+            checked.insert(token.into(), (set.id, claims.clone()));
         });
         Some(claims)
     }
@@ -247,9 +323,10 @@ mod tests {
             _ => None,
         })
         .unwrap();
+        let set = KeySet::hs256(config.jwt_secret.as_deref().unwrap());
         Keys {
             ttl_secs: ttl,
-            ..Keys::hs256(config.jwt_secret.as_deref().unwrap(), &config)
+            ..Keys::new(&config, set)
         }
     }
 

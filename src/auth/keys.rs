@@ -3,7 +3,7 @@
 //! halves sealed with ChaCha20-Poly1305 under `KEY_ENCRYPTION_KEY` when it is set, the public
 //! halves published as a JWK set.
 
-use super::jwt::{Keys, Verifier};
+use super::jwt::{KeySet, Keys, Verifier};
 use crate::config::{Config, JwtAlg};
 use crate::db::keys::{self as store, KeyRow};
 use crate::db::DbConn;
@@ -108,69 +108,126 @@ fn open(kek: Option<&[u8; 32]>, kid: &str, stored: &str) -> Result<Vec<u8>, Stri
     Ok(plain.to_vec())
 }
 
-/// Whether `row` may sign at `now`: of the configured algorithm, active, not retired.
+/// Whether `row` is of the configured algorithm and not retired at `now`.
+fn live(row: &KeyRow, alg: JwtAlg, now: i64) -> bool {
+    row.alg == alg.name() && row.retires_at.is_none_or(|r| r > now)
+}
+
+/// Whether `row` may sign at `now`: live and active.
 fn signs(row: &KeyRow, alg: JwtAlg, now: i64) -> bool {
-    row.alg == alg.name() && row.activates_at <= now && row.retires_at.is_none_or(|r| r > now)
+    live(row, alg, now) && row.activates_at <= now
+}
+
+fn new_row(config: &Config, now: i64, activates_at: i64) -> ApiResult<KeyRow> {
+    let kid = crate::ids::new_id();
+    let (pkcs8, jwk) = generate(config.jwt_alg, &kid).map_err(ApiError::internal)?;
+    Ok(KeyRow {
+        private_key: seal(config.key_encryption_key.as_ref(), &kid, &pkcs8)
+            .map_err(ApiError::internal)?,
+        kid,
+        alg: config.jwt_alg.name().to_string(),
+        public_jwk: jwk.to_string(),
+        created: now,
+        activates_at,
+        retires_at: None,
+    })
 }
 
 /// Inside a write transaction: the stored keys, after creating the first one of the configured
 /// algorithm if none can sign (the first start, or a change of `JWT_ALG`).
 pub fn ensure(conn: &mut DbConn, config: &Config) -> ApiResult<Vec<KeyRow>> {
     store::lock_for_creation(conn)?;
-    let mut rows = store::all(conn)?;
     let now = crate::db::models::now_secs();
+    let rows = store::all(conn)?;
     if !rows.iter().any(|r| signs(r, config.jwt_alg, now)) {
-        let kid = crate::ids::new_id();
-        let (pkcs8, jwk) = generate(config.jwt_alg, &kid).map_err(ApiError::internal)?;
-        let row = KeyRow {
-            private_key: seal(config.key_encryption_key.as_ref(), &kid, &pkcs8)
-                .map_err(ApiError::internal)?,
-            kid,
-            alg: config.jwt_alg.name().to_string(),
-            public_jwk: jwk.to_string(),
-            created: now,
-            activates_at: now,
-            retires_at: None,
-        };
-        store::insert(conn, &row)?;
-        rows.push(row);
+        store::insert(conn, &new_row(config, now, now)?)?;
+        return Ok(store::all(conn)?);
     }
     Ok(rows)
 }
 
-/// The signer and verifiers of `rows` under `config`: the newest key that may sign signs;
-/// every key of the algorithm that is not retired verifies.
-pub fn from_rows(rows: &[KeyRow], config: &Config) -> Result<Keys, String> {
+/// Inside a write transaction: publish a new key that signs `KEY_ROTATION_GRACE_SECS` from
+/// now (every instance loads it before then, and verifiers that cache the JWK set for its
+/// max-age see it first). The keys it replaces retire once the last token they could sign
+/// has expired. The new key's row.
+pub fn rotate(conn: &mut DbConn, config: &Config) -> ApiResult<KeyRow> {
+    store::lock_for_creation(conn)?;
+    let now = crate::db::models::now_secs();
+    let activates_at = now + config.key_rotation_grace_secs;
+    let row = new_row(config, now, activates_at)?;
+    store::retire_all_but(conn, &row.kid, activates_at + config.access_token_ttl_secs)?;
+    store::insert(conn, &row)?;
+    Ok(row)
+}
+
+/// Inside a write transaction: rotate when the newest key has signed for `KEY_ROTATION_DAYS`
+/// (several instances: the first to look does it). The new key, if any.
+pub fn rotate_if_due(conn: &mut DbConn, config: &Config) -> ApiResult<Option<KeyRow>> {
+    if config.key_rotation_days == 0 || config.jwt_alg == JwtAlg::HS256 {
+        return Ok(None);
+    }
+    store::lock_for_creation(conn)?;
+    let now = crate::db::models::now_secs();
+    let newest = store::all(conn)?
+        .into_iter()
+        .filter(|r| live(r, config.jwt_alg, now))
+        .map(|r| r.activates_at)
+        .max();
+    match newest {
+        Some(t) if t + config.key_rotation_days * 86_400 > now => Ok(None),
+        _ => rotate(conn, config).map(Some),
+    }
+}
+
+/// The key set of `rows` under `config`: every live key verifies and signs from its
+/// activation on; at least one must be active.
+pub fn key_set(rows: &[KeyRow], config: &Config) -> Result<KeySet, String> {
     let alg = config.jwt_alg;
+    if alg == JwtAlg::HS256 {
+        let secret = config.jwt_secret.as_deref().expect("checked by Config");
+        return Ok(KeySet::hs256(secret));
+    }
     let now = crate::db::models::now_secs();
     let kek = config.key_encryption_key.as_ref();
-    let signer = rows
-        .iter()
-        .filter(|r| signs(r, alg, now))
-        .max_by_key(|r| (r.activates_at, r.created))
-        .ok_or_else(|| format!("no {} signing key in the database", alg.name()))?;
-    let mut verifiers = vec![];
-    for r in rows.iter().filter(|r| r.alg == alg.name()) {
-        if r.retires_at.is_some_and(|t| t <= now) {
-            continue;
-        }
+    if !rows.iter().any(|r| signs(r, alg, now)) {
+        return Err(format!("no {} signing key in the database", alg.name()));
+    }
+    let (mut signers, mut verifiers) = (vec![], vec![]);
+    for r in rows.iter().filter(|r| live(r, alg, now)) {
         let jwk: Value = serde_json::from_str(&r.public_jwk)
             .map_err(|e| format!("signing key {}: public JWK: {e}", r.kid))?;
         verifiers.push(Verifier::from_jwk(jwk).map_err(|e| format!("signing key {}: {e}", r.kid))?);
+        signers.push((
+            r.kid.clone(),
+            r.activates_at,
+            open(kek, &r.kid, &r.private_key)?,
+        ));
     }
-    let pkcs8 = open(kek, &signer.kid, &signer.private_key)?;
-    Keys::asymmetric(alg, &signer.kid, &pkcs8, verifiers, config)
+    KeySet::asymmetric(alg, signers, verifiers)
 }
 
 /// Make sure a key exists and load the set: at start-up, before serving.
 pub fn load(conn: &mut DbConn, config: &Config) -> Result<Keys, String> {
+    let set = if config.jwt_alg == JwtAlg::HS256 {
+        key_set(&[], config)?
+    } else {
+        let rows = crate::db::write_tx(conn, |c| ensure(c, config))
+            .map_err(|e| format!("signing keys: {e}"))?;
+        key_set(&rows, config)?
+    };
+    Ok(Keys::new(config, set))
+}
+
+/// Read the keys again and use them if they changed (another instance rotated, or time made
+/// a published key the signer). True when they changed.
+pub fn reload(conn: &mut DbConn, keys: &Keys) -> ApiResult<bool> {
+    let config = keys.config();
     if config.jwt_alg == JwtAlg::HS256 {
-        let secret = config.jwt_secret.as_deref().expect("checked by Config");
-        return Ok(Keys::hs256(secret, config));
+        return Ok(false);
     }
-    let rows = crate::db::write_tx(conn, |c| ensure(c, config))
-        .map_err(|e| format!("signing keys: {e}"))?;
-    from_rows(&rows, config)
+    let rows = store::all(conn)?;
+    let set = key_set(&rows, config).map_err(ApiError::internal)?;
+    Ok(keys.replace(set))
 }
 
 #[cfg(test)]

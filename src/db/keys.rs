@@ -32,6 +32,17 @@ pub fn insert(conn: &mut DbConn, row: &KeyRow) -> QueryResult<()> {
         .map(|_| ())
 }
 
+/// Every live key but `kid` retires at `at` (when the last token it may sign has expired).
+pub fn retire_all_but(conn: &mut DbConn, kid: &str, at: i64) -> QueryResult<usize> {
+    diesel::update(
+        dsl::signing_keys
+            .filter(dsl::kid.ne(kid))
+            .filter(dsl::retires_at.is_null().or(dsl::retires_at.gt(at))),
+    )
+    .set(dsl::retires_at.eq(at))
+    .execute(conn)
+}
+
 /// Inside a write transaction: instances starting together on PostgreSQL take turns, so only
 /// the first creates a key (SQLite's write transaction is exclusive already).
 pub fn lock_for_creation(conn: &mut DbConn) -> QueryResult<()> {

@@ -9,6 +9,7 @@ pub mod bootstrap;
 pub mod codes;
 pub mod devices;
 pub mod groups;
+pub mod keys;
 pub mod plans;
 pub mod registration;
 pub mod sessions;

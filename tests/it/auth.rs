@@ -70,7 +70,8 @@ fn bad_credentials_are_401_with_www_authenticate() {
         (k == "JWT_SECRET").then(|| "another-secret-another-secret-0000".to_string())
     })
     .unwrap();
-    let other = accountd::auth::jwt::Keys::hs256(b"another-secret-another-secret-0000", &config);
+    let set = accountd::auth::jwt::KeySet::hs256(b"another-secret-another-secret-0000");
+    let other = accountd::auth::jwt::Keys::new(&config, set);
     let (forged, _) = other.issue("x", "y", "owner", 0, None);
     s.call("GET", "/v1/accounts", Some(&forged), None)
         .expect(401);

@@ -211,3 +211,151 @@ fn signing_settings_are_checked_at_start() {
         .starts_with("KEY_ENCRYPTION_KEY"));
     assert!(check(&[]).is_none(), "no JWT setting is needed");
 }
+
+/// A rotation on one instance, seen by another on the same database; a verifier that knows
+/// only the JWK set (fetched after the rotation) accepts every token on both sides of it.
+#[test]
+fn rotation_publishes_first_then_signs_on_every_instance() {
+    use std::time::Duration;
+    let s = TestServer::start_with(&[("KEY_ROTATION_GRACE_SECS", "2")]);
+    let issuer = parts(&s.owner_token).1["iss"].as_str().unwrap().to_string();
+    let other = Process::start(
+        &s.db.url,
+        &[
+            ("ISSUER", issuer.as_str()),
+            ("KEY_ROTATION_GRACE_SECS", "2"),
+        ],
+    );
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let login_at = |base: &str| -> String {
+        let mut r = agent
+            .post(format!("{base}/user/login"))
+            .send_json(json!({"email": OWNER_EMAIL, "password": PASSWORD}))
+            .unwrap();
+        let v: Value = r.body_mut().read_json().unwrap();
+        v["token"].as_str().unwrap().to_string()
+    };
+    let status_at = |base: &str, token: &str| {
+        agent
+            .get(format!("{base}/v1/accounts"))
+            .header("Authorization", format!("Bearer {token}"))
+            .call()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    let kid = |token: &str| parts(token).0["kid"].as_str().unwrap().to_string();
+    let old = kid(&s.owner_token);
+    let rotated = s
+        .post("/v1/keys/rotate", &s.owner_token, json!({}))
+        .expect(201)
+        .body;
+    let new = rotated["kid"].as_str().unwrap().to_string();
+    assert_eq!(rotated["state"], "next");
+    let keys = s.get("/v1/keys", &s.owner_token).expect(200).body;
+    let states: Vec<(String, String)> = keys
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            (
+                k["kid"].as_str().unwrap().into(),
+                k["state"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        states,
+        [(old.clone(), "active".into()), (new.clone(), "next".into())]
+    );
+    assert!(keys[0]["retiresAt"].is_string() && keys[1]["retiresAt"].is_null());
+    // Published at once, still signing with the old key.
+    let jwks = s.call("GET", "/.well-known/jwks.json", None, None).body;
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
+    assert_eq!(kid(&login_at(&s.base)), old);
+    let before = login_at(&other.base);
+    assert_eq!(kid(&before), old);
+    // After the grace period both instances sign with the new key, and each takes the
+    // other's tokens; the JWK set fetched before the switch verifies all of them.
+    std::thread::sleep(Duration::from_millis(2500));
+    let (a, b) = (login_at(&s.base), login_at(&other.base));
+    assert_eq!((kid(&a), kid(&b)), (new.clone(), new.clone()));
+    for token in [&s.owner_token, &before, &a, &b] {
+        assert_eq!(status_at(&s.base, token), 200);
+        assert_eq!(status_at(&other.base, token), 200);
+        verify_with_jwks(&jwks, token, &issuer).unwrap();
+    }
+    let keys = s.get("/v1/keys", &s.owner_token).expect(200).body;
+    assert_eq!(
+        (&keys[0]["state"], &keys[1]["state"]),
+        (&json!("retired"), &json!("active"))
+    );
+    // Once the old key has retired (as if its last token had expired), its tokens are refused
+    // and it is no longer published.
+    {
+        use diesel::prelude::*;
+        diesel::sql_query(format!(
+            "UPDATE signing_keys SET retires_at = 1 WHERE kid = '{old}'"
+        ))
+        .execute(&mut s.db.conn())
+        .unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(status_at(&s.base, &s.owner_token), 401);
+    assert_eq!(status_at(&other.base, &before), 401);
+    assert_eq!(status_at(&other.base, &a), 200);
+    let jwks = s.call("GET", "/.well-known/jwks.json", None, None).body;
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
+    assert_eq!(jwks["keys"][0]["kid"], new);
+}
+
+#[test]
+fn keys_are_the_owners_and_hs256_has_none_to_rotate() {
+    let s = TestServer::start_with(&[("JWT_SECRET", "a-shared-secret-a-shared-secret-0123")]);
+    s.post("/v1/keys/rotate", &s.owner_token, json!({}))
+        .expect(409);
+    let (acc, _) = s.account("Acme");
+    let (_, admin) = s.user(&acc, "admin");
+    s.get("/v1/keys", &admin).expect(403);
+    s.post("/v1/keys/rotate", &admin, json!({})).expect(403);
+}
+
+#[test]
+fn keys_rotate_on_schedule() {
+    use diesel::prelude::*;
+    let s = TestServer::start_with(&[
+        ("KEY_ROTATION_GRACE_SECS", "4"),
+        ("KEY_ROTATION_DAYS", "30"),
+    ]);
+    assert_eq!(
+        s.get("/v1/keys", &s.owner_token)
+            .expect(200)
+            .body
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    // As if the key had signed for 31 days: the next refresh (every second here) rotates.
+    diesel::sql_query("UPDATE signing_keys SET activates_at = activates_at - 31 * 86400")
+        .execute(&mut s.db.conn())
+        .unwrap();
+    let mut states = vec![];
+    for _ in 0..50 {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let keys = s.get("/v1/keys", &s.owner_token).expect(200).body;
+        states = keys
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["state"].as_str().unwrap().to_string())
+            .collect();
+        if states.len() == 2 {
+            break;
+        }
+    }
+    assert_eq!(states, ["active", "next"]);
+}
