@@ -13,6 +13,34 @@ fn parts(token: &str) -> (Value, Value) {
     (next(), next())
 }
 
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+/// The owner's access token from the instance at `base`.
+fn login_at(base: &str) -> String {
+    let mut r = agent()
+        .post(format!("{base}/user/login"))
+        .send_json(json!({"email": OWNER_EMAIL, "password": PASSWORD}))
+        .unwrap();
+    let v: Value = r.body_mut().read_json().unwrap();
+    v["token"].as_str().unwrap().to_string()
+}
+
+/// The status of an authenticated read at `base`.
+fn status_at(base: &str, token: &str) -> u16 {
+    agent()
+        .get(format!("{base}/v1/accounts"))
+        .header("Authorization", format!("Bearer {token}"))
+        .call()
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
 /// Verify `token` with nothing but the server's published JWK set, as another service would.
 fn verify_with_jwks(jwks: &Value, token: &str, issuer: &str) -> Result<Value, String> {
     use jsonwebtoken::{decode, decode_header, jwk::JwkSet, DecodingKey, Validation};
@@ -95,34 +123,16 @@ fn hs256_with_a_secret_publishes_no_key() {
 #[test]
 fn instances_share_keys_and_tokens_outlive_a_restart() {
     let s = TestServer::start();
-    let login = json!({"email": OWNER_EMAIL, "password": PASSWORD});
     let issuer = parts(&s.owner_token).1["iss"].as_str().unwrap().to_string();
     let same = [("ISSUER", issuer.as_str())];
     // Another issuer's tokens are not ours.
     let elsewhere = Process::start(&s.db.url, &[("ISSUER", "https://elsewhere.example.com")]);
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let get = |base: &str, token: &str| {
-        agent
-            .get(format!("{base}/v1/accounts"))
-            .header("Authorization", format!("Bearer {token}"))
-            .call()
-            .unwrap()
-            .status()
-            .as_u16()
-    };
+    let get = status_at;
     assert_eq!(get(&elsewhere.base, &s.owner_token), 401);
     drop(elsewhere);
     let other = Process::start(&s.db.url, &same);
     assert_eq!(get(&other.base, &s.owner_token), 200);
-    let mut r = agent
-        .post(format!("{}/user/login", other.base))
-        .send_json(&login)
-        .unwrap();
-    let theirs: Value = r.body_mut().read_json().unwrap();
-    let theirs = theirs["token"].as_str().unwrap().to_string();
+    let theirs = login_at(&other.base);
     assert_eq!(parts(&theirs).0["kid"], parts(&s.owner_token).0["kid"]);
     assert_eq!(get(&s.base, &theirs), 200);
     // Restarted, it still takes the tokens issued before.
@@ -136,14 +146,9 @@ fn instances_share_keys_and_tokens_outlive_a_restart() {
         &[same[0], ("AUDIENCE", "https://api.example.com")],
     );
     assert_eq!(get(&audience.base, &theirs), 401);
-    let mut r = agent
-        .post(format!("{}/user/login", audience.base))
-        .send_json(&login)
-        .unwrap();
-    let stamped: Value = r.body_mut().read_json().unwrap();
-    let stamped = stamped["token"].as_str().unwrap();
-    assert_eq!(parts(stamped).1["aud"], "https://api.example.com");
-    assert_eq!(get(&audience.base, stamped), 200);
+    let stamped = login_at(&audience.base);
+    assert_eq!(parts(&stamped).1["aud"], "https://api.example.com");
+    assert_eq!(get(&audience.base, &stamped), 200);
 }
 
 #[test]
@@ -226,27 +231,6 @@ fn rotation_publishes_first_then_signs_on_every_instance() {
             ("KEY_ROTATION_GRACE_SECS", "2"),
         ],
     );
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let login_at = |base: &str| -> String {
-        let mut r = agent
-            .post(format!("{base}/user/login"))
-            .send_json(json!({"email": OWNER_EMAIL, "password": PASSWORD}))
-            .unwrap();
-        let v: Value = r.body_mut().read_json().unwrap();
-        v["token"].as_str().unwrap().to_string()
-    };
-    let status_at = |base: &str, token: &str| {
-        agent
-            .get(format!("{base}/v1/accounts"))
-            .header("Authorization", format!("Bearer {token}"))
-            .call()
-            .unwrap()
-            .status()
-            .as_u16()
-    };
     let kid = |token: &str| parts(token).0["kid"].as_str().unwrap().to_string();
     let old = kid(&s.owner_token);
     let rotated = s
