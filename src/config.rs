@@ -16,6 +16,8 @@ pub enum JwtAlg {
     EdDSA,
     /// ECDSA on P-256 with SHA-256.
     ES256,
+    /// RSA (2048 bits) PKCS#1 v1.5 with SHA-256: for verifiers that know nothing newer.
+    RS256,
     /// HMAC-SHA256 with `JWT_SECRET`: only services holding the secret can verify (and mint).
     HS256,
 }
@@ -25,12 +27,13 @@ impl JwtAlg {
         match self {
             JwtAlg::EdDSA => "EdDSA",
             JwtAlg::ES256 => "ES256",
+            JwtAlg::RS256 => "RS256",
             JwtAlg::HS256 => "HS256",
         }
     }
 
     pub fn parse(s: &str) -> Option<JwtAlg> {
-        [JwtAlg::EdDSA, JwtAlg::ES256, JwtAlg::HS256]
+        [JwtAlg::EdDSA, JwtAlg::ES256, JwtAlg::RS256, JwtAlg::HS256]
             .into_iter()
             .find(|a| a.name() == s)
     }
@@ -144,11 +147,11 @@ impl Config {
             None if jwt_secret.is_some() => JwtAlg::HS256,
             None => JwtAlg::EdDSA,
             Some(a) => JwtAlg::parse(&a)
-                .ok_or_else(|| format!("JWT_ALG must be EdDSA, ES256 or HS256, not {a:?}"))?,
+                .ok_or_else(|| format!("JWT_ALG must be EdDSA, ES256, RS256 or HS256, not {a:?}"))?,
         };
         match (jwt_alg, &jwt_secret) {
             (JwtAlg::HS256, None) => return Err("JWT_ALG=HS256 needs JWT_SECRET".into()),
-            (JwtAlg::EdDSA | JwtAlg::ES256, Some(_)) => {
+            (JwtAlg::EdDSA | JwtAlg::ES256 | JwtAlg::RS256, Some(_)) => {
                 return Err(format!(
                     "JWT_SECRET is only for JWT_ALG=HS256 (JWT_ALG={} signs with keys kept in the database)",
                     jwt_alg.name()

@@ -106,6 +106,7 @@ impl KeySet {
             let key = match alg {
                 JwtAlg::EdDSA => EncodingKey::from_ed_der(&pkcs8),
                 JwtAlg::ES256 => EncodingKey::from_ec_der(&pkcs8),
+                JwtAlg::RS256 => EncodingKey::from_rsa_der(&pkcs8),
                 JwtAlg::HS256 => return Err("HS256 is not asymmetric".into()),
             };
             if !verifiers.iter().any(|v| v.kid == kid) {
@@ -179,6 +180,7 @@ impl Keys {
         let alg = match config.jwt_alg {
             JwtAlg::EdDSA => Algorithm::EdDSA,
             JwtAlg::ES256 => Algorithm::ES256,
+            JwtAlg::RS256 => Algorithm::RS256,
             JwtAlg::HS256 => Algorithm::HS256,
         };
         // One algorithm only; `exp` required and checked with no leeway; `iss` must be ours,

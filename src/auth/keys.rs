@@ -18,7 +18,8 @@ use serde_json::{json, Value};
 /// The private key sealed under `KEY_ENCRYPTION_KEY`: "enc1:" + base64(nonce || ciphertext).
 const SEALED: &str = "enc1:";
 
-/// A new key pair: its PKCS#8 document and its public JWK (with `kid`, `alg` and `use`).
+/// A new key pair: its private document (PKCS#8; PKCS#1 for RSA) and its public JWK (with
+/// `kid`, `alg` and `use`).
 fn generate(alg: JwtAlg, kid: &str) -> Result<(Vec<u8>, Value), String> {
     let rng = SystemRandom::new();
     let (pkcs8, mut jwk) = match alg {
@@ -44,6 +45,17 @@ fn generate(alg: JwtAlg, kid: &str) -> Result<(Vec<u8>, Value), String> {
                 pkcs8.as_ref().to_vec(),
                 json!({"kty": "EC", "crv": "P-256", "x": x, "y": y}),
             )
+        }
+        JwtAlg::RS256 => {
+            use rsa::pkcs1::EncodeRsaPrivateKey;
+            use rsa::traits::PublicKeyParts;
+            // ring cannot make RSA keys; the `rsa` crate makes it (ring signs with it).
+            let key = rsa::RsaPrivateKey::new(&mut rand_core::OsRng, 2048)
+                .map_err(|e| format!("RSA key: {e}"))?;
+            let der = key.to_pkcs1_der().map_err(|e| format!("RSA key: {e}"))?;
+            let n = URL_SAFE_NO_PAD.encode(key.n().to_bytes_be());
+            let e = URL_SAFE_NO_PAD.encode(key.e().to_bytes_be());
+            (der.as_bytes().to_vec(), json!({"kty": "RSA", "n": n, "e": e}))
         }
         JwtAlg::HS256 => return Err("HS256 keys are not kept in the database".into()),
     };
@@ -253,7 +265,7 @@ mod tests {
 
     #[test]
     fn generated_keys_publish_their_public_half() {
-        for alg in [JwtAlg::EdDSA, JwtAlg::ES256] {
+        for alg in [JwtAlg::EdDSA, JwtAlg::ES256, JwtAlg::RS256] {
             let (pkcs8, jwk) = generate(alg, "k1").unwrap();
             assert!(!pkcs8.is_empty());
             assert_eq!(jwk["kid"], "k1");

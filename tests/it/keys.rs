@@ -97,14 +97,17 @@ fn tokens_are_signed_with_a_published_ed25519_key_by_default() {
 }
 
 #[test]
-fn es256_keys_sign_and_verify() {
-    let s = TestServer::start_with(&[("JWT_ALG", "ES256")]);
-    let (header, claims) = parts(&s.owner_token);
-    assert_eq!(header["alg"], "ES256");
-    s.get("/v1/accounts", &s.owner_token).expect(200);
-    let jwks = s.call("GET", "/.well-known/jwks.json", None, None).body;
-    assert_eq!(jwks["keys"][0]["crv"], "P-256");
-    verify_with_jwks(&jwks, &s.owner_token, claims["iss"].as_str().unwrap()).unwrap();
+fn es256_and_rs256_keys_sign_and_verify() {
+    for (alg, kty) in [("ES256", "EC"), ("RS256", "RSA")] {
+        let s = TestServer::start_with(&[("JWT_ALG", alg)]);
+        let (header, claims) = parts(&s.owner_token);
+        assert_eq!(header["alg"], alg);
+        s.get("/v1/accounts", &s.owner_token).expect(200);
+        let jwks = s.call("GET", "/.well-known/jwks.json", None, None).body;
+        assert_eq!(jwks["keys"][0]["kty"], kty);
+        assert!(jwks["keys"][0].get("d").is_none());
+        verify_with_jwks(&jwks, &s.owner_token, claims["iss"].as_str().unwrap()).unwrap();
+    }
 }
 
 #[test]
