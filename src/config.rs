@@ -146,8 +146,9 @@ impl Config {
         let jwt_alg = match var("JWT_ALG") {
             None if jwt_secret.is_some() => JwtAlg::HS256,
             None => JwtAlg::EdDSA,
-            Some(a) => JwtAlg::parse(&a)
-                .ok_or_else(|| format!("JWT_ALG must be EdDSA, ES256, RS256 or HS256, not {a:?}"))?,
+            Some(a) => JwtAlg::parse(&a).ok_or_else(|| {
+                format!("JWT_ALG must be EdDSA, ES256, RS256 or HS256, not {a:?}")
+            })?,
         };
         match (jwt_alg, &jwt_secret) {
             (JwtAlg::HS256, None) => return Err("JWT_ALG=HS256 needs JWT_SECRET".into()),

@@ -26,6 +26,12 @@ pub enum ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// The 401 of a request that presented no credential at all (RFC 6750: no error code then).
+pub const NO_CREDENTIALS: &str = "missing bearer credentials";
+
+/// The 401 of a wrong email or password (not a bearer token's failure).
+pub const BAD_LOGIN: &str = "invalid email or password";
+
 impl ApiError {
     pub fn invalid(msg: impl Into<String>) -> Self {
         ApiError::Invalid(vec![msg.into()])

@@ -45,7 +45,7 @@ pub struct PageQuery {
 /// The error answers, by component name: (name, status, description, body schema, header).
 const ERRORS: [(&str, u16, &str, &str, Option<&str>); 9] = [
     ("Invalid", 400, "Invalid input, one message per problem.", "Errors", None),
-    ("Unauthorized", 401, "No, bad, expired or revoked credentials.", "Error", Some("WWW-Authenticate")),
+    ("Unauthorized", 401, "No, bad, expired or revoked credentials: `WWW-Authenticate: Bearer error=\"invalid_token\"` when a presented token failed, `Bearer` when none was presented.", "Error", Some("WWW-Authenticate")),
     ("Forbidden", 403, "The role or the account tree does not allow it, or the account is suspended.", "Error", None),
     ("NotFound", 404, "No such resource, or one the caller may not know exists.", "Error", None),
     ("Conflict", 409, "Uniqueness or state conflict.", "Error", None),

@@ -27,8 +27,14 @@ impl ResponseError for ApiError {
         res.insert_header((header::CACHE_CONTROL, "no-store"));
         match self {
             ApiError::Invalid(errors) => return res.json(json!({ "errors": errors })),
-            ApiError::Unauthorized(_) => {
-                res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            // RFC 6750: a presented token that failed says so; no credential, or a wrong
+            // password, is a bare challenge.
+            ApiError::Unauthorized(m) => {
+                let challenge = match m.as_str() {
+                    crate::error::NO_CREDENTIALS | crate::error::BAD_LOGIN => "Bearer",
+                    _ => "Bearer error=\"invalid_token\"",
+                };
+                res.insert_header((header::WWW_AUTHENTICATE, challenge));
             }
             ApiError::TooManyRequests { retry_after, .. } => {
                 res.insert_header((header::RETRY_AFTER, retry_after.to_string()));

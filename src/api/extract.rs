@@ -92,7 +92,7 @@ impl FromRequest for NoQuery {
 }
 
 fn missing() -> ApiError {
-    ApiError::unauthorized("missing bearer credentials")
+    ApiError::unauthorized(crate::error::NO_CREDENTIALS)
 }
 
 /// A credential to check together with the account the request is about (reads of one

@@ -144,10 +144,12 @@ pub fn created(body: impl Serialize) -> HttpResponse {
     HttpResponse::Created().json(body)
 }
 
-/// Credential responses must not be cached by browsers or proxies.
+/// Credential responses must not be cached by browsers or proxies (`Pragma` for HTTP/1.0
+/// caches, as RFC 6749 asks of token answers).
 pub fn no_store(mut res: HttpResponse) -> HttpResponse {
-    res.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let headers = res.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     res
 }
 

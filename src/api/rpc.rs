@@ -288,7 +288,7 @@ async fn dispatch(
         Some(Run::As(role, run)) => {
             let caller = optional_caller(req)
                 .await?
-                .ok_or_else(|| ApiError::unauthorized("missing bearer credentials"))?;
+                .ok_or_else(|| ApiError::unauthorized(crate::error::NO_CREDENTIALS))?;
             run(state, at_least(caller, *role)?, args).await
         }
         None => {

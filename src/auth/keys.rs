@@ -55,7 +55,10 @@ fn generate(alg: JwtAlg, kid: &str) -> Result<(Vec<u8>, Value), String> {
             let der = key.to_pkcs1_der().map_err(|e| format!("RSA key: {e}"))?;
             let n = URL_SAFE_NO_PAD.encode(key.n().to_bytes_be());
             let e = URL_SAFE_NO_PAD.encode(key.e().to_bytes_be());
-            (der.as_bytes().to_vec(), json!({"kty": "RSA", "n": n, "e": e}))
+            (
+                der.as_bytes().to_vec(),
+                json!({"kty": "RSA", "n": n, "e": e}),
+            )
         }
         JwtAlg::HS256 => return Err("HS256 keys are not kept in the database".into()),
     };

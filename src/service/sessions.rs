@@ -26,7 +26,7 @@ pub struct Session {
 
 /// The one answer for an unknown identity and for a wrong password.
 pub fn bad_login() -> ApiError {
-    ApiError::unauthorized("invalid email or password")
+    ApiError::unauthorized(crate::error::BAD_LOGIN)
 }
 
 /// Check a password login and start a session. The hash is verified (against a dummy for

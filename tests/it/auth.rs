@@ -60,11 +60,32 @@ fn invited_users_cannot_log_in_before_accepting() {
 #[test]
 fn bad_credentials_are_401_with_www_authenticate() {
     let s = TestServer::start();
-    for token in [None, Some("garbage"), Some("a.b.c")] {
-        let r = s.call("GET", "/v1/accounts", token, None).expect(401);
-        assert_eq!(r.header("www-authenticate"), Some("Bearer"));
+    // RFC 6750: no credential is a bare challenge; a presented token that fails says so.
+    let r = s.call("GET", "/v1/accounts", None, None).expect(401);
+    assert_eq!(r.header("www-authenticate"), Some("Bearer"));
+    for token in ["garbage", "a.b.c", "pat_unknown"] {
+        let r = s.call("GET", "/v1/accounts", Some(token), None).expect(401);
+        assert_eq!(
+            r.header("www-authenticate"),
+            Some("Bearer error=\"invalid_token\"")
+        );
         assert!(r.body["error"].is_string());
     }
+    // Token answers are neither stored nor cached, by HTTP/1.1 or HTTP/1.0 caches.
+    let login = s.try_login(OWNER_EMAIL, PASSWORD).expect(200);
+    assert_eq!(
+        (login.header("cache-control"), login.header("pragma")),
+        (Some("no-store"), Some("no-cache"))
+    );
+    let refused = s.raw(
+        "POST",
+        "/v1/auth/token",
+        None,
+        Some("application/x-www-form-urlencoded"),
+        Some("grant_type=password&username=x&password=y".into()),
+    );
+    assert_eq!(refused.body["error"], "invalid_grant");
+    assert_eq!(refused.header("pragma"), Some("no-cache"));
     // A token signed with another key.
     let config = accountd::config::Config::from_lookup(|k| {
         (k == "JWT_SECRET").then(|| "another-secret-another-secret-0000".to_string())
