@@ -178,6 +178,8 @@ struct UserPaths;
     api::registration::reset,
     api::registration::confirm_email,
     api::sessions::token,
+    api::sessions::sessions,
+    api::sessions::end_session,
 ))]
 struct RegistrationPaths;
 

@@ -53,6 +53,11 @@ fn presented(req: &HttpRequest) -> Option<Presented> {
 pub fn meta_of(req: &HttpRequest) -> Meta {
     Meta {
         ip: client_addr(req),
+        user_agent: req
+            .headers()
+            .get(actix_web::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.chars().filter(|c| !c.is_control()).take(256).collect()),
         request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()),
         actor: None,
     }

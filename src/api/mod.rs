@@ -44,6 +44,8 @@ pub fn routes() -> Vec<(Method, &'static str, Route)> {
         (Method::GET, "/metrics", get().to(ops::metrics)),
         (Method::GET, "/.well-known/jwks.json", get().to(discovery::jwks)),
         (Method::GET, "/.well-known/oauth-authorization-server", get().to(discovery::metadata)),
+        (Method::GET, "/v1/sessions", get().to(sessions::sessions)),
+        (Method::DELETE, "/v1/sessions/{id}", delete().to(sessions::end_session)),
         (Method::GET, "/v1/keys", get().to(keys::list)),
         (Method::POST, "/v1/keys/rotate", post().to(keys::rotate)),
         (Method::GET, "/v1/audit", get().to(audit::list)),

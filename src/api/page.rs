@@ -43,6 +43,7 @@ page_schemas! {
     TokenPage => super::views::PatView,
     GroupPage => super::views::GroupView,
     MemberPage => super::views::MemberView,
+    SessionPage => super::views::SessionView,
 }
 
 /// Query-string parameters, checked against the names a route knows (a typo is a 400).

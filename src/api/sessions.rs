@@ -473,3 +473,64 @@ pub async fn token(
         ),
     }
 }
+
+fn session_key(s: &sessions::Listed) -> crate::pagination::Cursor {
+    crate::pagination::Cursor {
+        created: s.row.created,
+        id: s.row.id.clone(),
+    }
+}
+
+/// The query of `GET /v1/sessions`, besides the paging parameters.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SessionsQuery {
+    /// Whose sessions; omitted, the caller's.
+    #[serde(rename = "userId")]
+    #[param(rename = "userId")]
+    user_id: Option<String>,
+}
+
+/// Role user: page of the caller's login sessions (admins: `userId` of their tree).
+///
+/// Oldest first; `filter` matches the user agent. A `userId` the caller may not see (a plain
+/// user: any other) is 404; one with a role above the caller's is 403.
+#[utoipa::path(get, path = "/v1/sessions", tag = "users", operation_id = "listSessions",
+    params(SessionsQuery, crate::openapi::PageQuery),
+    responses(
+        (status = 200, description = "A page of sessions.", body = super::page::SessionPage),
+        (status = 404, response = crate::openapi::NotFound),
+    ))]
+pub async fn sessions(
+    caller: Caller,
+    state: State,
+    req: actix_web::HttpRequest,
+) -> ApiResult<HttpResponse> {
+    super::paged(
+        &req,
+        &super::PAGE,
+        session_key,
+        sessions::Listed::view,
+        |q: SessionsQuery, page| sessions::list(&state, caller, q.user_id, page),
+    )
+    .await
+}
+
+/// Role user: end one of one's login sessions at once (admins: of their tree's users).
+///
+/// Its refresh tokens stop working, and its access tokens too, on every instance (each request
+/// checks that its session lives). A session the caller may not end is 404, like one that does
+/// not exist.
+#[utoipa::path(delete, path = "/v1/sessions/{id}", tag = "users", operation_id = "endSession",
+    params(("id" = String, Path, description = "The session's id.")),
+    responses((status = 204, description = "Ended.")))]
+pub async fn end_session(
+    caller: Caller,
+    state: State,
+    id: actix_web::web::Path<String>,
+    _: super::extract::NoQuery,
+    _: super::body::NoBody,
+) -> ApiResult<HttpResponse> {
+    sessions::end(&state, caller, id.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -222,6 +222,44 @@ impl Pat {
     }
 }
 
+/// A login session (`GET /v1/sessions`).
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = LoginSession)]
+pub struct SessionView {
+    /// The session's id (the access tokens' `sid`).
+    pub id: String,
+    #[schema(format = DateTime)]
+    pub created: String,
+    /// Updated at most once a minute.
+    #[schema(format = DateTime)]
+    pub last_used: String,
+    /// The client address it started from.
+    #[schema(required = true)]
+    pub ip: Option<String>,
+    #[schema(required = true)]
+    pub user_agent: Option<String>,
+    /// Whether a second factor was used (always false until MFA exists).
+    pub mfa: bool,
+    /// Whether the token of this request belongs to it.
+    pub current: bool,
+}
+
+impl crate::service::sessions::Listed {
+    pub fn view(&self) -> SessionView {
+        let r = &self.row;
+        SessionView {
+            id: r.id.clone(),
+            created: rfc3339(r.created),
+            last_used: rfc3339(r.last_used),
+            ip: r.ip.clone(),
+            user_agent: r.user_agent.clone(),
+            mfa: r.mfa,
+            current: self.current,
+        }
+    }
+}
+
 /// The schema of `labels` (the component `Labels`): a flat object of strings, as
 /// `parse_labels` accepts it.
 pub struct LabelsSchema;

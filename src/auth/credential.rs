@@ -77,6 +77,50 @@ pub async fn authenticate(
     presented: Presented,
     about: Option<String>,
 ) -> ApiResult<(Caller, About)> {
+    let found = check(store, keys, presented, about).await?;
+    if let Credential::Access { sid: Some(sid), .. } = &found.0.credential {
+        note_use(store, sid);
+    }
+    Ok(found)
+}
+
+thread_local! {
+    /// When this thread last recorded a use of each login session (µs).
+    static NOTED: std::cell::RefCell<std::collections::HashMap<String, i64>> =
+        std::cell::RefCell::default();
+}
+
+/// Record that a session was used, at most once a minute per session and thread, off the
+/// request's path (a lost write only makes `lastUsed` a minute older).
+fn note_use(store: &Store, sid: &str) {
+    use crate::db::sessions::TOUCH_EVERY;
+    let ts = crate::db::models::now();
+    let due = NOTED.with_borrow_mut(|noted| {
+        if noted.get(sid).is_some_and(|t| ts - t < TOUCH_EVERY) {
+            return false;
+        }
+        if noted.len() >= 4096 {
+            noted.clear();
+        }
+        noted.insert(sid.to_string(), ts);
+        true
+    });
+    if due {
+        let (pool, sid) = (store.pool.clone(), sid.to_string());
+        tokio::task::spawn_blocking(move || {
+            if let Ok(mut conn) = pool.get() {
+                let _ = crate::db::sessions::touch(&mut conn, &sid, ts);
+            }
+        });
+    }
+}
+
+async fn check(
+    store: &Store,
+    keys: &std::sync::Arc<Keys>,
+    presented: Presented,
+    about: Option<String>,
+) -> ApiResult<(Caller, About)> {
     let Presented { token, meta } = presented;
     // A token signed with a key this instance has not loaded yet (another instance rotated):
     // read the keys again, at most every few seconds, rather than refuse it.

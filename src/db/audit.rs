@@ -11,6 +11,8 @@ use diesel::prelude::*;
 #[derive(Clone, Debug, Default)]
 pub struct Meta {
     pub ip: Option<String>,
+    /// The client's `User-Agent` (printable, at most 256 characters), for its sessions.
+    pub user_agent: Option<String>,
     pub request_id: Option<String>,
     pub actor: Option<String>,
 }

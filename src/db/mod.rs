@@ -19,6 +19,7 @@ pub mod refresh;
 pub mod revoked;
 pub mod schema;
 pub mod seat_tokens;
+pub mod sessions;
 pub mod throttle;
 pub mod users;
 

@@ -174,7 +174,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     users,
     revoked_tokens,
     devices,
-    seat_tokens
+    seat_tokens,
+    refresh_tokens,
+    sessions
 );
 
 diesel::table! {
@@ -186,5 +188,17 @@ diesel::table! {
         created -> BigInt,
         activates_at -> BigInt,
         retires_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        user_id -> Text,
+        created -> BigInt,
+        last_used -> BigInt,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        mfa -> Bool,
     }
 }

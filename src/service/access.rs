@@ -143,6 +143,23 @@ pub fn check_no_owner_below(
     Ok(())
 }
 
+/// The caller, or a user it manages (admins: their tree; the owner: anyone).
+pub fn self_or_managed(
+    conn: &mut DbConn,
+    caller: &Caller,
+    user_id: Option<&str>,
+) -> ApiResult<User> {
+    match user_id {
+        None => Ok(caller.user.clone()),
+        Some(id) if id == caller.id() => Ok(caller.user.clone()),
+        Some(_) if caller.role() < Role::Admin => Err(no_such_user()),
+        Some(id) => {
+            let user = crate::db::users::find(conn, id)?;
+            managed_user(conn, caller, user)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

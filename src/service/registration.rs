@@ -2,7 +2,7 @@
 //! mail a code and take it back.
 
 use super::codes::{self, bad_code, Kind, Used};
-use super::sessions::{session, set_password, Session};
+use super::sessions::{set_password, Session};
 use super::throttle;
 use super::users::{self as user_service, NewUser};
 use crate::db::audit::{self, Meta};
@@ -146,7 +146,7 @@ fn session_after_code(
         Some(&user.account_id),
         Some(&user.id),
     )?;
-    session(conn, keys, crate::ids::new_id(), user)
+    super::sessions::start(conn, keys, user, meta)
 }
 
 /// Use a confirmation code: the user is verified and logged in.

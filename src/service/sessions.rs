@@ -57,8 +57,10 @@ async fn password_login(
     let ticket = state.hasher.admit().await?;
     let config = state.config.clone();
     let metrics = state.metrics.clone();
+    let counted = meta.clone();
     let (user, keys) = state
         .tx(move |c| {
+            let meta = counted;
             let user = users::by_login(c, &identity)?;
             let keys = throttle::Keys::login(&identity, user.as_ref(), meta.ip.as_deref());
             // The count (and a new lock) must commit even when this attempt is refused.
@@ -96,9 +98,18 @@ async fn password_login(
                 activity: ts,
                 ..user
             };
-            session(c, &jwt, crate::ids::new_id(), user)
+            start(c, &jwt, user, &meta)
         })
         .await
+}
+
+/// A new login session for `user`, started from where `meta` says: its row and its first
+/// tokens.
+pub fn start(conn: &mut DbConn, keys: &Keys, user: User, meta: &Meta) -> ApiResult<Session> {
+    let family = crate::ids::new_id();
+    let (ip, agent) = (meta.ip.as_deref(), meta.user_agent.as_deref());
+    crate::db::sessions::start(conn, &family, &user.id, now(), ip, agent)?;
+    session(conn, keys, family, user)
 }
 
 /// The tokens of the login session `family` for `user`: a new refresh token of the family and
@@ -179,6 +190,7 @@ fn refresh_in(conn: &mut DbConn, keys: &Keys, token: &str) -> ApiResult<Refreshe
     {
         return Ok(Refreshed::Invalid);
     }
+    crate::db::sessions::touch(conn, &row.family, now())?;
     Ok(Refreshed::Ok(Box::new(session(
         conn, keys, row.family, user,
     )?)))
@@ -208,6 +220,7 @@ fn logout_in(conn: &mut DbConn, caller: &Caller, everywhere: bool) -> ApiResult<
             revoked::revoke(conn, jti, *exp, crate::db::models::now_secs())?;
             if let Some(family) = sid {
                 refresh::delete_family(conn, family)?;
+                crate::db::sessions::delete(conn, family)?;
             }
         }
         Credential::Pat { id } => {
@@ -222,6 +235,64 @@ fn logout_in(conn: &mut DbConn, caller: &Caller, everywhere: bool) -> ApiResult<
         Some(caller.id()),
     )?;
     Ok(())
+}
+
+/// A login session as its user sees it: `current` when the caller's own token belongs to it.
+pub struct Listed {
+    pub row: crate::db::sessions::SessionRow,
+    pub current: bool,
+}
+
+/// A page of the live login sessions of the caller, or of a user it manages.
+pub async fn list(
+    state: &AppState,
+    caller: Caller,
+    user_id: Option<String>,
+    page: crate::pagination::PageRequest,
+) -> ApiResult<Vec<Listed>> {
+    state
+        .db(move |c| {
+            let user = super::access::self_or_managed(c, &caller, user_id.as_deref())?;
+            let mine = match &caller.credential {
+                Credential::Access { sid, .. } => sid.clone(),
+                Credential::Pat { .. } => None,
+            };
+            let rows = crate::db::sessions::list(c, &user.id, &page)?;
+            Ok(rows
+                .into_iter()
+                .map(|row| Listed {
+                    current: mine.as_ref() == Some(&row.id),
+                    row,
+                })
+                .collect())
+        })
+        .await
+}
+
+/// End a login session of the caller (or of a user it manages) at once: its refresh tokens
+/// and, since every request checks that its session lives, its access tokens on every
+/// instance. Audited. Another user's session is 404, like one that does not exist.
+pub async fn end(state: &AppState, caller: Caller, id: String) -> ApiResult<()> {
+    state
+        .tx(move |c| {
+            let missing = || ApiError::not_found("no such session");
+            let row = crate::db::sessions::find(c, &id)?.ok_or_else(missing)?;
+            let owner = super::access::self_or_managed(c, &caller, Some(&row.user_id))
+                .map_err(|_| missing())?;
+            if refresh::delete_family(c, &row.id)? == 0 {
+                return Err(missing());
+            }
+            crate::db::sessions::delete(c, &row.id)?;
+            crate::db::audit::record(
+                c,
+                &caller.meta,
+                "session.end",
+                Some(&owner.account_id),
+                Some(&row.id),
+            )?;
+            Ok(())
+        })
+        .await
 }
 
 /// Set a new password and end every earlier credential of the user.

@@ -1,7 +1,7 @@
 //! Personal access tokens: `pat_...`, shown once, stored as hashes, acting with their user's
 //! role, ending with the user's other credentials (removal, role or password change).
 
-use super::access::{managed_user, no_such_user, visible_user};
+use super::access::{managed_user, visible_user};
 use crate::auth::credential::check_on;
 use crate::auth::jwt::Keys;
 use crate::auth::{Caller, PAT_PREFIX};
@@ -12,19 +12,6 @@ use crate::domain::Role;
 use crate::error::{ApiError, ApiResult};
 use crate::pagination::PageRequest;
 use crate::state::AppState;
-
-/// The caller, or a user it manages (admins: their tree; the owner: anyone).
-fn token_owner(conn: &mut DbConn, caller: &Caller, user_id: Option<&str>) -> ApiResult<User> {
-    match user_id {
-        None => Ok(caller.user.clone()),
-        Some(id) if id == caller.id() => Ok(caller.user.clone()),
-        Some(_) if caller.role() < Role::Admin => Err(no_such_user()),
-        Some(id) => {
-            let user = users::find(conn, id)?;
-            managed_user(conn, caller, user)
-        }
-    }
-}
 
 /// Mint a token; the whole `pat_...` string is answered once and never stored.
 pub async fn create(
@@ -46,7 +33,7 @@ fn create_in(
     description: String,
     expires_at: Option<i64>,
 ) -> ApiResult<(Pat, String)> {
-    let user = token_owner(conn, caller, user_id)?;
+    let user = super::access::self_or_managed(conn, caller, user_id)?;
     super::access::may_act_for(caller, &user, "mints tokens")?;
     let (token, id, secret_hash) = crate::secrets::new_credential(PAT_PREFIX);
     let pat = Pat {
@@ -87,7 +74,7 @@ fn list_in(
     user_id: Option<&str>,
     page: &PageRequest,
 ) -> ApiResult<Vec<Pat>> {
-    let user = token_owner(conn, caller, user_id)?;
+    let user = super::access::self_or_managed(conn, caller, user_id)?;
     Ok(store::list(conn, &user.id, page)?)
 }
 

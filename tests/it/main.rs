@@ -11,6 +11,7 @@ mod layers;
 mod ops;
 mod rpc;
 mod security;
+mod sessions;
 mod tokens;
 mod tree;
 mod users;
