@@ -220,6 +220,7 @@ pub fn document() -> Document {
     doc.merge(api::ops::Doc::openapi());
     doc.merge(api::discovery::Doc::openapi());
     doc.merge(api::keys::Doc::openapi());
+    doc.merge(api::oauth::Doc::openapi());
     doc.merge(AccountPaths::openapi());
     doc.merge(api::devices::Doc::openapi());
     doc.merge(UserPaths::openapi());

@@ -43,6 +43,8 @@ pub struct Metadata {
     issuer: String,
     token_endpoint: String,
     jwks_uri: String,
+    revocation_endpoint: String,
+    introspection_endpoint: String,
     grant_types_supported: Vec<&'static str>,
     token_endpoint_auth_methods_supported: Vec<&'static str>,
     /// Empty: accountd has no authorization endpoint (no browser redirects).
@@ -60,6 +62,8 @@ pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
         .json(Metadata {
             token_endpoint: format!("{issuer}/v1/auth/token"),
             jwks_uri: format!("{issuer}/.well-known/jwks.json"),
+            revocation_endpoint: format!("{issuer}/v1/auth/revoke"),
+            introspection_endpoint: format!("{issuer}/v1/auth/introspect"),
             issuer,
             grant_types_supported: vec!["password", "refresh_token"],
             token_endpoint_auth_methods_supported: vec!["none"],

@@ -93,8 +93,11 @@ where
         req.head_mut().method = actix_web::http::Method::GET;
     }
     req.extensions_mut().insert(RequestId(rid.clone()));
-    // A NUL in a path or query value is never meaningful (and PostgreSQL refuses it).
-    let has_nul = req.uri().to_string().to_ascii_lowercase().contains("%00");
+    // A NUL in a path or query value is never meaningful (and PostgreSQL refuses it). The
+    // OAuth endpoints (`/v1/auth/*`) answer it themselves, as the RFC 6749 error they owe
+    // (they take no query, and their bodies are checked for NUL like every body).
+    let has_nul = req.uri().to_string().to_ascii_lowercase().contains("%00")
+        && !req.path().starts_with("/v1/auth/");
     let refused = if has_nul {
         Some(ApiError::invalid("url: must not contain NUL characters"))
     } else if head_bytes(&req) > MAX_HEAD_BYTES {

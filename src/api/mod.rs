@@ -10,6 +10,7 @@ pub mod extract;
 pub mod groups;
 pub mod keys;
 pub mod middleware;
+pub mod oauth;
 pub mod ops;
 pub mod page;
 pub mod plans;
@@ -89,6 +90,8 @@ pub fn routes() -> Vec<(Method, &'static str, Route)> {
         (Method::POST, "/v1/password/forgot", post().to(registration::forgot)),
         (Method::POST, "/v1/password/reset", post().to(registration::reset)),
         (Method::POST, "/v1/auth/token", post().to(sessions::token)),
+        (Method::POST, "/v1/auth/revoke", post().to(oauth::revoke)),
+        (Method::POST, "/v1/auth/introspect", post().to(oauth::introspect)),
         (Method::POST, "/v1/tokens", post().to(tokens::create)),
         (Method::GET, "/v1/tokens", get().to(tokens::list)),
         // Before `/v1/tokens/{id}`: the first resource whose path matches takes the request.

@@ -349,7 +349,7 @@ fn oauth_error(status: StatusCode, error: OAuthErrorCode, description: &str) -> 
 /// A failure as this route answers it: every 400 is RFC 6749's `invalid_request` (with the
 /// problems as its description), never the API's `{"errors": [...]}`; other statuses (413, 415,
 /// 429, 503) keep the API's answer.
-fn oauth_failure(e: ApiError) -> HttpResponse {
+pub(super) fn oauth_failure(e: ApiError) -> HttpResponse {
     match e {
         ApiError::Invalid(problems) => oauth_error(
             StatusCode::BAD_REQUEST,

@@ -5,12 +5,14 @@ use super::access::{managed_user, visible_user};
 use crate::auth::credential::check_on;
 use crate::auth::jwt::Keys;
 use crate::auth::{Caller, PAT_PREFIX};
+use crate::db::audit::Meta;
 use crate::db::models::{now, User};
 use crate::db::pats::{self as store, Pat};
 use crate::db::{accounts, users, DbConn};
 use crate::domain::Role;
 use crate::error::{ApiError, ApiResult};
 use crate::pagination::PageRequest;
+use crate::secrets::{secret_matches, split_credential};
 use crate::state::AppState;
 
 /// Mint a token; the whole `pat_...` string is answered once and never stored.
@@ -127,4 +129,136 @@ fn validate_in(conn: &mut DbConn, keys: &Keys, caller: &Caller, token: &str) -> 
         return Err(invalid());
     }
     visible_user(conn, caller, Some(holder.user)).map_err(|_| invalid())
+}
+
+/// What `POST /v1/auth/introspect` tells of a live token (RFC 7662).
+pub struct Introspection {
+    pub user: User,
+    /// `access_token`, `refresh_token` or `personal_access_token`.
+    pub kind: &'static str,
+    /// Seconds since the epoch.
+    pub exp: Option<i64>,
+    pub iat: Option<i64>,
+    pub jti: Option<String>,
+    pub sid: Option<String>,
+}
+
+/// Introspect any of accountd's tokens for an admin or the owner: `None` (inactive) for a
+/// token that does not work, or whose user the caller may not see (so nothing leaks).
+pub async fn introspect(
+    state: &AppState,
+    caller: Caller,
+    token: String,
+) -> ApiResult<Option<Introspection>> {
+    let keys = state.keys.clone();
+    state
+        .db(move |c| {
+            let token = token.trim();
+            if let Some((id, secret)) = split_credential(token, super::sessions::REFRESH_PREFIX) {
+                let Some(row) = crate::db::refresh::find(c, id)? else {
+                    return Ok(None);
+                };
+                let user = users::find(c, &row.user_id)?;
+                let live = secret_matches(secret, &row.secret_hash)
+                    && !row.rotated
+                    && row.expires > now()
+                    && user
+                        .as_ref()
+                        .is_some_and(|u| u.token_version == row.token_version);
+                let Some(user) = user.filter(|_| live) else {
+                    return Ok(None);
+                };
+                let Ok(user) = super::access::self_or_managed(c, &caller, Some(&user.id)) else {
+                    return Ok(None);
+                };
+                return Ok(Some(Introspection {
+                    user,
+                    kind: "refresh_token",
+                    exp: Some(row.expires / 1_000_000),
+                    iat: Some(row.created / 1_000_000),
+                    jti: None,
+                    sid: Some(row.family),
+                }));
+            }
+            let Ok(user) = validate_in(c, &keys, &caller, token) else {
+                return Ok(None);
+            };
+            if token.starts_with(PAT_PREFIX) {
+                let pat = split_credential(token, PAT_PREFIX)
+                    .map(|(id, _)| store::find(c, id))
+                    .transpose()?
+                    .flatten();
+                return Ok(Some(Introspection {
+                    user,
+                    kind: "personal_access_token",
+                    exp: pat
+                        .as_ref()
+                        .and_then(|p| p.expires_at)
+                        .map(|e| e / 1_000_000),
+                    iat: pat.map(|p| p.created / 1_000_000),
+                    jti: None,
+                    sid: None,
+                }));
+            }
+            let claims = keys.verify(token);
+            Ok(Some(Introspection {
+                user,
+                kind: "access_token",
+                exp: claims.as_ref().map(|c| c.exp),
+                iat: claims.as_ref().map(|c| c.iat),
+                jti: claims.as_ref().map(|c| c.jti.clone()),
+                sid: claims.and_then(|c| c.sid),
+            }))
+        })
+        .await
+}
+
+/// RFC 7009: end the presented token, whatever it is; a token that does not work is not an
+/// error (the answer is the same). An access token is revoked alone; a refresh token ends its
+/// whole session (its access tokens too); a personal access token is deleted. Audited.
+pub async fn revoke_presented(state: &AppState, token: String, meta: Meta) -> ApiResult<()> {
+    let keys = state.keys.clone();
+    state
+        .tx(move |c| {
+            let token = token.trim();
+            let (action, user_id, target) = if let Some((id, secret)) =
+                split_credential(token, super::sessions::REFRESH_PREFIX)
+            {
+                let Some(row) = crate::db::refresh::find(c, id)? else {
+                    return Ok(());
+                };
+                if !secret_matches(secret, &row.secret_hash) {
+                    return Ok(());
+                }
+                crate::db::refresh::delete_family(c, &row.family)?;
+                crate::db::sessions::delete(c, &row.family)?;
+                ("session.end", row.user_id, row.family)
+            } else if let Some((id, secret)) = split_credential(token, PAT_PREFIX) {
+                let Some(pat) = store::find(c, id)? else {
+                    return Ok(());
+                };
+                if !secret_matches(secret, &pat.secret_hash) {
+                    return Ok(());
+                }
+                store::delete(c, &pat.id)?;
+                ("token.revoke", pat.user_id, pat.id)
+            } else {
+                let Some(claims) = keys.verify(token) else {
+                    return Ok(());
+                };
+                let now_secs = crate::db::models::now_secs();
+                crate::db::revoked::revoke(c, &claims.jti, claims.exp, now_secs)?;
+                ("token.revoke", claims.sub, claims.jti)
+            };
+            let account = users::find(c, &user_id)?.map(|u| u.account_id);
+            crate::db::audit::record(
+                c,
+                &meta.by(&user_id),
+                action,
+                account.as_deref(),
+                Some(&target),
+            )?;
+            Ok(())
+        })
+        .await
 }

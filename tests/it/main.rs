@@ -8,6 +8,7 @@ mod fuzz;
 mod groups;
 mod keys;
 mod layers;
+mod oauth;
 mod ops;
 mod rpc;
 mod security;
