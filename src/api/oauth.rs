@@ -53,6 +53,14 @@ impl TokenBody {
     }
 }
 
+/// The request's `token`: no query, a body (form or JSON) with nothing unknown.
+fn token_of(query: Result<NoQuery, ApiError>, body: Result<Fields, ApiError>) -> ApiResult<String> {
+    query
+        .and(body)
+        .and_then(|b| b.parse::<TokenBody>())
+        .and_then(TokenBody::token)
+}
+
 /// Public: revoke a token (RFC 7009).
 ///
 /// Always 200 for a well-formed request, whether or not the token worked (RFC 7009 section
@@ -74,11 +82,7 @@ pub async fn revoke(
     req: actix_web::HttpRequest,
     body: Result<Fields, ApiError>,
 ) -> HttpResponse {
-    let token = match query
-        .and(body)
-        .and_then(|b| b.parse::<TokenBody>())
-        .and_then(TokenBody::token)
-    {
+    let token = match token_of(query, body) {
         Ok(t) => t,
         Err(e) => return super::sessions::oauth_failure(e),
     };
@@ -139,11 +143,7 @@ pub async fn introspect(
     state: State,
     body: Result<Fields, ApiError>,
 ) -> HttpResponse {
-    let token = match query
-        .and(body)
-        .and_then(|b| b.parse::<TokenBody>())
-        .and_then(TokenBody::token)
-    {
+    let token = match token_of(query, body) {
         Ok(t) => t,
         Err(e) => return super::sessions::oauth_failure(e),
     };
