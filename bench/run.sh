@@ -101,27 +101,53 @@ ratio() { python3 -c 'import sys; print(f"{float(sys.argv[1]) / float(sys.argv[2
 p99() { awk '/ 99%/ {print $2}'; }
 
 if want P1; then
-echo "== P1: authenticated read versus /healthz, 64 connections"
+echo "== P1: authenticated read versus /healthz, 64 connections, HS256 and EdDSA tokens"
+# A second instance on the same database signs with an Ed25519 key (no JWT_SECRET); the two
+# are measured in turns, so both ratios come from the same minutes.
+PORT2=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+API2="http://127.0.0.1:$PORT2"
+env -u JWT_SECRET LISTEN_ADDR="127.0.0.1:$PORT2" setsid "$BIN" > "$WORK/server2.log" 2>&1 &
+PID2=$!
+for _ in $(seq 1 100); do curl -sf "$API2/readyz" >/dev/null && break; sleep 0.1; done
+TOKEN2=$(curl -s -X POST "$API2/user/login" -H 'Content-Type: application/json' -d "$LOGIN" \
+    | python3 -c 'import sys, json; print(json.load(sys.stdin)["token"])')
+AUTH2="Authorization: Bearer $TOKEN2"
 # Short runs of the two, taken in turns, and the median of the pairs' ratios: on a shared
 # machine the speed of both drifts by a third within a minute, and a drift that falls
 # between two long runs would be read as a difference between them.
 PAIRS=7; PAIR_DUR=3s; [ "$QUICK" = 1 ] && { PAIRS=2; PAIR_DUR=1s; }
+PAIRS=${P1_PAIRS:-$PAIRS}; PAIR_DUR=${P1_PAIR_DUR:-$PAIR_DUR}
 wrk -t2 -c64 -d2s -H "$AUTH" "$API/v1/accounts/bench-bulk" >/dev/null   # fills the pool
-P1_RUNS=""
-for _ in $(seq 1 "$PAIRS"); do
-    H=$(wrk -t2 -c64 -d"$PAIR_DUR" "$API/healthz" | rps)
-    R=$(wrk -t2 -c64 -d"$PAIR_DUR" -H "$AUTH" "$API/v1/accounts/bench-bulk" | rps)
-    P1_RUNS="$P1_RUNS $H:$R"
+wrk -t2 -c64 -d2s -H "$AUTH2" "$API2/v1/accounts/bench-bulk" >/dev/null
+P1_RUNS=""; P1_ED=""
+pair() {  # API AUTH: "healthz:read" req/s
+    local h r
+    h=$(wrk -t2 -c64 -d"$PAIR_DUR" "$1/healthz" | rps)
+    r=$(wrk -t2 -c64 -d"$PAIR_DUR" -H "$2" "$1/v1/accounts/bench-bulk" | rps)
+    echo "$h:$r"
+}
+for i in $(seq 1 "$PAIRS"); do
+    # Which of the two goes first alternates, so a drift within a round favours neither.
+    if [ $((i % 2)) = 1 ]; then
+        P1_RUNS="$P1_RUNS $(pair "$API" "$AUTH")"; P1_ED="$P1_ED $(pair "$API2" "$AUTH2")"
+    else
+        P1_ED="$P1_ED $(pair "$API2" "$AUTH2")"; P1_RUNS="$P1_RUNS $(pair "$API" "$AUTH")"
+    fi
 done
+kill "$PID2" 2>/dev/null || true
 TARGET=0.35; [ "$BACKEND" = postgres ] && TARGET=0.15
 python3 -c '
 import statistics as st, sys
-pairs = [tuple(map(float, p.split(":"))) for p in sys.argv[3].split()]
-h = st.median(p[0] for p in pairs); r = st.median(p[1] for p in pairs)
-ratio = st.median(p[1] / p[0] for p in pairs)
-print(f"P1 {sys.argv[1]}: GET /v1/accounts/{{id}} {r:.0f} req/s / GET /healthz {h:.0f} req/s = {ratio:.2f} "
-      f"(median of {len(pairs)} pairs, each {min(p[1] / p[0] for p in pairs):.2f} to {max(p[1] / p[0] for p in pairs):.2f}; target >= {sys.argv[2]})")
-' "$BACKEND" "$TARGET" "$P1_RUNS"
+def summary(runs):
+    pairs = [tuple(map(float, p.split(":"))) for p in runs.split()]
+    ratios = [p[1] / p[0] for p in pairs]
+    return st.median(p[0] for p in pairs), st.median(p[1] for p in pairs), st.median(ratios), min(ratios), max(ratios), len(pairs)
+hs, ed = summary(sys.argv[3]), summary(sys.argv[4])
+for name, (h, r, ratio, lo, hi, n) in (("HS256", hs), ("EdDSA", ed)):
+    print(f"P1 {sys.argv[1]} {name}: GET /v1/accounts/{{id}} {r:.0f} req/s / GET /healthz {h:.0f} req/s = {ratio:.2f} "
+          f"(median of {n} pairs, each {lo:.2f} to {hi:.2f}; target >= {sys.argv[2]})")
+print(f"P1 {sys.argv[1]}: EdDSA / HS256 = {ed[2] / hs[2]:.2f} (target >= 0.90)")
+' "$BACKEND" "$TARGET" "$P1_RUNS" "$P1_ED"
 fi
 
 if want P2; then

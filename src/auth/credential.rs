@@ -122,22 +122,15 @@ async fn check(
     about: Option<String>,
 ) -> ApiResult<(Caller, About)> {
     let Presented { token, meta } = presented;
-    // A token signed with a key this instance has not loaded yet (another instance rotated):
-    // read the keys again, at most every few seconds, rather than refuse it.
-    if !token.starts_with(PAT_PREFIX)
-        && keys.verify(&token).is_none()
-        && keys.should_reload_for(&token)
-    {
-        let k = keys.clone();
-        if let Err(e) = store.run(move |c| super::keys::reload(c, &k)).await {
-            log::warn!("reloading the signing keys failed: {e}");
-        }
+    if token.starts_with(PAT_PREFIX) {
+        return store
+            .run(move |conn| check_pat(conn, &token, meta, about))
+            .await;
     }
+    let claims = claims_or_reload(store, keys, &token).await?;
     // A NUL in the path's id would fail the whole batch in PostgreSQL; the pool answers it.
-    let batchable =
-        !token.starts_with(PAT_PREFIX) && !about.as_deref().is_some_and(|a| a.contains('\0'));
+    let batchable = !about.as_deref().is_some_and(|a| a.contains('\0'));
     if let (Some(pipeline), true) = (&store.pipeline, batchable) {
-        let claims = jwt_claims(keys, &token)?;
         if let Some(found) = pipeline
             .credential(access_check(&claims, about.clone()))
             .await
@@ -145,10 +138,29 @@ async fn check(
             return jwt_caller(claims, found, meta);
         }
     }
-    let keys = keys.clone();
     store
-        .run(move |conn| check_on(conn, &keys, &token, meta, about))
+        .run(move |conn| check_jwt(conn, claims, meta, about))
         .await
+}
+
+/// The claims of an access token whose signature checks. A token signed with a key this
+/// instance has not loaded yet (another instance rotated) makes it read the keys again, at
+/// most every few seconds, rather than refuse the token.
+async fn claims_or_reload(
+    store: &Store,
+    keys: &std::sync::Arc<Keys>,
+    token: &str,
+) -> ApiResult<Claims> {
+    if let Some(claims) = keys.verify(token) {
+        return Ok(claims);
+    }
+    if keys.should_reload_for(token) {
+        let k = keys.clone();
+        if let Err(e) = store.run(move |c| super::keys::reload(c, &k)).await {
+            log::warn!("reloading the signing keys failed: {e}");
+        }
+    }
+    jwt_claims(keys, token)
 }
 
 /// `authenticate` on a connection the caller already holds (inside its transaction).
@@ -162,7 +174,16 @@ pub fn check_on(
     if token.starts_with(PAT_PREFIX) {
         return check_pat(conn, token, meta, about);
     }
-    let claims = jwt_claims(keys, token)?;
+    check_jwt(conn, jwt_claims(keys, token)?, meta, about)
+}
+
+/// The rest of an access token's check, once its signature has: one statement.
+fn check_jwt(
+    conn: &mut DbConn,
+    claims: Claims,
+    meta: Meta,
+    about: Option<String>,
+) -> ApiResult<(Caller, About)> {
     let found = users::for_credential(conn, &access_check(&claims, about))?;
     jwt_caller(claims, found, meta)
 }
