@@ -37,6 +37,7 @@ PID=
 PGDB=
 cleanup() {
     [ -n "$PID" ] && kill "$PID" 2>/dev/null || true
+    [ -n "${PID2:-}" ] && kill "$PID2" 2>/dev/null || true
     [ -n "$PGDB" ] && psql -q postgres://postgres@127.0.0.1:5432/postgres -c "DROP DATABASE IF EXISTS $PGDB WITH (FORCE)" || true
     rm -rf "$WORK"
 }
