@@ -48,12 +48,7 @@ fn at(secs: i64) -> String {
 /// active by now signs, newer ones are next, and older ones (still verifying the tokens they
 /// signed) count as retired.
 fn views(rows: Vec<KeyRow>, config: &Config, now: i64) -> Vec<KeyView> {
-    let signer = rows
-        .iter()
-        .filter(|r| r.alg == config.jwt_alg.name() && r.retires_at.is_none_or(|t| t > now))
-        .filter(|r| r.activates_at <= now)
-        .max_by_key(|r| r.activates_at)
-        .map(|r| r.kid.clone());
+    let signer = crate::auth::keys::signer_at(&rows, config.jwt_alg, now).map(str::to_owned);
     rows.into_iter()
         .map(|r| KeyView {
             state: if Some(&r.kid) == signer.as_ref() {

@@ -93,7 +93,7 @@ pub async fn revoke(
 }
 
 /// RFC 7662 answer: `{"active": false}`, or the token's facts.
-#[derive(Serialize, utoipa::ToSchema)]
+#[derive(Serialize, Default, utoipa::ToSchema)]
 pub struct Introspected {
     active: bool,
     /// The user's id.
@@ -152,19 +152,7 @@ pub async fn introspect(
         Err(e) => return super::sessions::oauth_failure(e),
     };
     let answer = match found {
-        None => Introspected {
-            active: false,
-            sub: None,
-            username: None,
-            acc: None,
-            role: None,
-            token_type: None,
-            exp: None,
-            iat: None,
-            iss: None,
-            jti: None,
-            sid: None,
-        },
+        None => Introspected::default(),
         Some(i) => Introspected {
             active: true,
             sub: Some(i.user.id.clone()),

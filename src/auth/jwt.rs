@@ -151,8 +151,6 @@ pub struct Keys {
     alg: Algorithm,
     set: arc_swap::ArcSwap<KeySet>,
     validation: Validation,
-    issuer: String,
-    audience: Option<String>,
     pub ttl_secs: i64,
     /// When the set was last reloaded for a token naming an unknown `kid` (seconds).
     reloaded: std::sync::atomic::AtomicI64,
@@ -202,8 +200,6 @@ impl Keys {
             alg,
             set: arc_swap::ArcSwap::from_pointee(set),
             validation,
-            issuer: config.issuer.clone(),
-            audience: config.audience.clone(),
             ttl_secs: config.access_token_ttl_secs,
             reloaded: std::sync::atomic::AtomicI64::new(0),
             config: config.clone(),
@@ -230,7 +226,7 @@ impl Keys {
     }
 
     pub fn issuer(&self) -> &str {
-        &self.issuer
+        &self.config.issuer
     }
 
     /// Whether `token` names a key this instance does not know, and it may reload its keys
@@ -271,8 +267,8 @@ impl Keys {
             jti: crate::ids::new_id(),
             ver: version,
             sid: sid.map(str::to_string),
-            iss: self.issuer.clone(),
-            aud: self.audience.clone(),
+            iss: self.config.issuer.clone(),
+            aud: self.config.audience.clone(),
         };
         let set = self.set.load();
         let signer = set.signer(now);

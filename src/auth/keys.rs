@@ -133,6 +133,14 @@ fn signs(row: &KeyRow, alg: JwtAlg, now: i64) -> bool {
     live(row, alg, now) && row.activates_at <= now
 }
 
+/// The kid that signs at `now` among `rows`: the newest active live key of `alg`.
+pub fn signer_at(rows: &[KeyRow], alg: JwtAlg, now: i64) -> Option<&str> {
+    rows.iter()
+        .filter(|r| signs(r, alg, now))
+        .max_by_key(|r| r.activates_at)
+        .map(|r| r.kid.as_str())
+}
+
 fn new_row(config: &Config, now: i64, activates_at: i64) -> ApiResult<KeyRow> {
     let kid = crate::ids::new_id();
     let (pkcs8, jwk) = generate(config.jwt_alg, &kid).map_err(ApiError::internal)?;
