@@ -220,6 +220,8 @@ pub fn document() -> Document {
     doc.merge(api::ops::Doc::openapi());
     doc.merge(api::discovery::Doc::openapi());
     doc.merge(api::keys::Doc::openapi());
+    doc.merge(api::clients::Doc::openapi());
+    doc.merge(api::mfa::Doc::openapi());
     doc.merge(api::oauth::Doc::openapi());
     doc.merge(AccountPaths::openapi());
     doc.merge(api::devices::Doc::openapi());
@@ -247,7 +249,18 @@ fn finish(doc: &mut Document) {
                 .scheme(HttpAuthScheme::Bearer)
                 .bearer_format("JWT")
                 .description(Some(
-                    "An access token from `/user/login` or `/v1/auth/token` (HS256, 1 hour by default).",
+                    "An access token from `/user/login` or `/v1/auth/token` (a JWT signed with `JWT_ALG`, EdDSA by default; 1 hour by default).",
+                ))
+                .build(),
+        ),
+    );
+    components.add_security_scheme(
+        "clientBasic",
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Basic)
+                .description(Some(
+                    "An OAuth client's `client_id` and `client_secret` (`client_secret_basic`, RFC 6749 section 2.3.1), from `POST /v1/clients`.",
                 ))
                 .build(),
         ),

@@ -160,6 +160,10 @@ pub struct UpdateAccount {
     #[serde(default, deserialize_with = "present")]
     #[schema(ignore)]
     plan_id: Option<serde_json::Value>,
+    /// Require a second factor of the users of this account and of its descendants. An admin
+    /// may turn it on for its own account, but off only for an account below its own (the
+    /// owner: anywhere).
+    require_mfa: Option<bool>,
 }
 
 /// `Some` whenever the field is in the body, even as `null`.
@@ -167,8 +171,10 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<serde_json::
     serde_json::Value::deserialize(d).map(Some)
 }
 
-/// Role admin: change the name or email of an account in the caller's tree (its own included).
+/// Role admin: change the name, email or `requireMfa` of an account in the caller's tree (its own included).
 ///
+/// `requireMfa: false` on the caller's own account is 403 unless the caller is the owner: a
+/// requirement set from above is lifted from above.
 /// `planId` is refused with 400: plans change through `PUT /v1/accounts/{id}/plan`. 409 when
 /// the email is used by another account, or the account is closed.
 #[utoipa::path(put, path = "/v1/accounts/{id}", tag = "accounts", operation_id = "updateAccount",
@@ -191,8 +197,15 @@ pub async fn update(
         errors.push("planId: cannot be changed here; use PUT /v1/accounts/{id}/plan".into());
     }
     check(&b, errors)?;
-    let account =
-        service::update_identity(&state, caller, id.into_inner(), b.name, b.email).await?;
+    let account = service::update_identity(
+        &state,
+        caller,
+        id.into_inner(),
+        b.name,
+        b.email,
+        b.require_mfa,
+    )
+    .await?;
     Ok(ok(account.into_view()))
 }
 

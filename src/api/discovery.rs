@@ -47,6 +47,9 @@ pub struct Metadata {
     introspection_endpoint: String,
     grant_types_supported: Vec<&'static str>,
     token_endpoint_auth_methods_supported: Vec<&'static str>,
+    revocation_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// Client authentication for introspection (a bearer token of an admin works too).
+    introspection_endpoint_auth_methods_supported: Vec<&'static str>,
     /// Empty: accountd has no authorization endpoint (no browser redirects).
     response_types_supported: Vec<&'static str>,
 }
@@ -66,7 +69,20 @@ pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
             introspection_endpoint: format!("{issuer}/v1/auth/introspect"),
             issuer,
             grant_types_supported: vec!["password", "refresh_token"],
-            token_endpoint_auth_methods_supported: vec!["none"],
+            token_endpoint_auth_methods_supported: vec![
+                "client_secret_basic",
+                "client_secret_post",
+                "none",
+            ],
+            revocation_endpoint_auth_methods_supported: vec![
+                "client_secret_basic",
+                "client_secret_post",
+                "none",
+            ],
+            introspection_endpoint_auth_methods_supported: vec![
+                "client_secret_basic",
+                "client_secret_post",
+            ],
             response_types_supported: vec![],
         })
 }

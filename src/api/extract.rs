@@ -46,8 +46,18 @@ fn presented(req: &HttpRequest) -> Option<Presented> {
     Some(Presented {
         token,
         meta: meta_of(req),
+        enrolment: ENROLMENT_ROUTES.contains(&req.path()),
     })
 }
+
+/// What a session that must enrol a second factor may still call.
+const ENROLMENT_ROUTES: [&str; 5] = [
+    "/user/mfa/totp",
+    "/user/mfa/totp/confirm",
+    "/user/logout",
+    "/user/get",
+    "/v1/sessions",
+];
 
 /// Where a change comes from, for the audit log.
 pub fn meta_of(req: &HttpRequest) -> Meta {
@@ -129,7 +139,7 @@ pub async fn optional_caller(req: &HttpRequest) -> Result<Option<Caller>, ApiErr
     }
 }
 
-async fn caller(req: HttpRequest) -> Result<Caller, ApiError> {
+pub async fn caller(req: HttpRequest) -> Result<Caller, ApiError> {
     optional_caller(&req).await?.ok_or_else(missing)
 }
 

@@ -3,12 +3,14 @@
 pub mod accounts;
 pub mod audit;
 pub mod body;
+pub mod clients;
 pub mod devices;
 pub mod discovery;
 pub mod error;
 pub mod extract;
 pub mod groups;
 pub mod keys;
+pub mod mfa;
 pub mod middleware;
 pub mod oauth;
 pub mod ops;
@@ -47,6 +49,9 @@ pub fn routes() -> Vec<(Method, &'static str, Route)> {
         (Method::GET, "/.well-known/oauth-authorization-server", get().to(discovery::metadata)),
         (Method::GET, "/v1/sessions", get().to(sessions::sessions)),
         (Method::DELETE, "/v1/sessions/{id}", delete().to(sessions::end_session)),
+        (Method::GET, "/v1/clients", get().to(clients::list)),
+        (Method::POST, "/v1/clients", post().to(clients::create)),
+        (Method::DELETE, "/v1/clients/{id}", delete().to(clients::delete)),
         (Method::GET, "/v1/keys", get().to(keys::list)),
         (Method::POST, "/v1/keys/rotate", post().to(keys::rotate)),
         (Method::GET, "/v1/audit", get().to(audit::list)),
@@ -78,6 +83,10 @@ pub fn routes() -> Vec<(Method, &'static str, Route)> {
         (Method::POST, "/user/get", post().to(users::get)),
         (Method::POST, "/user/find", post().to(users::find)),
         (Method::POST, "/user/login", post().to(sessions::login)),
+        (Method::POST, "/user/login/mfa", post().to(mfa::login)),
+        (Method::POST, "/user/mfa/totp", post().to(mfa::enrol)),
+        (Method::POST, "/user/mfa/totp/confirm", post().to(mfa::confirm)),
+        (Method::POST, "/user/mfa/totp/disable", post().to(mfa::disable)),
         (Method::POST, "/user/logout", post().to(sessions::logout)),
         (Method::POST, "/user/remove", post().to(users::remove)),
         (Method::POST, "/user/update", post().to(users::update)),

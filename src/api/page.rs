@@ -44,6 +44,7 @@ page_schemas! {
     GroupPage => super::views::GroupView,
     MemberPage => super::views::MemberView,
     SessionPage => super::views::SessionView,
+    ClientPage => super::clients::ClientView,
 }
 
 /// Query-string parameters, checked against the names a route knows (a typo is a 400).

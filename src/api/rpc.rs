@@ -313,8 +313,14 @@ struct LoginArgs {
 fn login(state: &AppState, meta: Meta, a: Value) -> Outcome<'_> {
     Box::pin(async move {
         let a: LoginArgs = args(a)?;
-        let s = sessions::login(state, a.username, a.password, meta).await?;
-        Ok(Some(json!({ "id": s.user.id, "token": s.token })))
+        match sessions::login(state, a.username, a.password, meta, None).await? {
+            sessions::LoggedIn::Session(s) => {
+                Ok(Some(json!({ "id": s.user.id, "token": s.token })))
+            }
+            sessions::LoggedIn::MfaRequired(_) => Err(ApiError::forbidden(
+                "this user logs in with a second factor: use /user/login or /v1/auth/token",
+            )),
+        }
     })
 }
 

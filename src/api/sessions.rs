@@ -9,6 +9,7 @@ use crate::auth::password::check_password;
 use crate::auth::Caller;
 use crate::domain::is_login_name;
 use crate::error::{ApiError, ApiResult};
+use crate::service::mfa::Factor;
 use crate::service::registration;
 use crate::service::sessions::{self, Refreshed};
 use crate::state::AppState;
@@ -93,13 +94,15 @@ pub fn session_answer(s: &sessions::Session) -> HttpResponse {
 /// invitation: sets the password (8 to 72 bytes), verifies and logs in the user (a bad or
 /// expired code is 400). With `register: true`, registers instead, exactly as
 /// `POST /v1/register`, and answers 201 with its `{"id"}` body; that body is described only
-/// there (`registerUser`), so a typed client's login answer is one type, `Session`.
+/// there (`registerUser`). A user with TOTP on gets `{mfaRequired: true, mfaToken}` and no
+/// session: the second step is `POST /user/login/mfa`.
 #[utoipa::path(post, path = "/user/login", tag = "users", operation_id = "login",
     security(()),
     request_body = Login,
     responses(
-        (status = 200, description = "An access token with the account and the user.",
-            body = Session, headers(("Cache-Control" = String, description = "`no-store`"))),
+        (status = 200, description = "An access token with the account and the user; or, for \
+            a user with TOTP on, `{mfaRequired: true, mfaToken}` for `POST /user/login/mfa`.",
+            body = LoginAnswer, headers(("Cache-Control" = String, description = "`no-store`"))),
         (status = 201, description = "With `register: true`: registered; the body is \
             `POST /v1/register`'s (`IdOnly`)."),
         (status = 401, response = crate::openapi::Unauthorized),
@@ -154,8 +157,38 @@ pub async fn login(
         errors.push("password: must be at most 72 bytes".into());
     }
     no_errors(errors)?;
-    let s = sessions::login(&state, identity, b.password, super::meta_of(&req)).await?;
-    Ok(session_answer(&s))
+    let s = sessions::login(&state, identity, b.password, super::meta_of(&req), None).await?;
+    Ok(login_answer(&s))
+}
+
+/// The second step of a login with TOTP on: what `/user/login` answers instead of a session.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MfaChallenge {
+    /// Always `true`.
+    mfa_required: bool,
+    /// For `POST /user/login/mfa` (or the token endpoint's `mfa-otp` grant): valid 5 minutes,
+    /// single use.
+    mfa_token: String,
+}
+
+/// What a login answers: a session, or the second step's challenge.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum LoginAnswer {
+    Session(Box<Session>),
+    MfaChallenge(MfaChallenge),
+}
+
+fn login_answer(s: &sessions::LoggedIn) -> HttpResponse {
+    match s {
+        sessions::LoggedIn::Session(s) => session_answer(s),
+        sessions::LoggedIn::MfaRequired(token) => super::no_store(ok(MfaChallenge {
+            mfa_required: true,
+            mfa_token: token.clone(),
+        })),
+    }
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -239,11 +272,12 @@ pub struct TokenRequest {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     refresh_token: Field<String>,
-    /// Accepted and ignored.
+    /// A registered client (`client_secret_post`, or `none` for a public client); omitted, no
+    /// client (or HTTP Basic, `client_secret_basic`).
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     client_id: Field<String>,
-    /// Accepted and ignored.
+    /// A confidential client's secret, with `client_id`.
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     client_secret: Field<String>,
@@ -251,36 +285,54 @@ pub struct TokenRequest {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     scope: Field<String>,
+    /// With the MFA grants: the `mfa_token` of the `mfa_required` answer.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    mfa_token: Field<String>,
+    /// With `http://auth0.com/oauth/grant-type/mfa-otp`: the TOTP code.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    otp: Field<String>,
+    /// With `http://auth0.com/oauth/grant-type/mfa-recovery-code`: a recovery code.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    recovery_code: Field<String>,
     #[serde(flatten)]
     #[schema(ignore)]
     unknown: serde_json::Map<String, serde_json::Value>,
 }
 
-/// A token request's fields: (grant_type, username, password, refresh_token).
-type TokenFields = (
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
+/// A token request's fields, each at most once.
+struct TokenFields {
+    grant: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+    refresh: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    mfa_token: Option<String>,
+    otp: Option<String>,
+    recovery_code: Option<String>,
+}
 
 impl TokenRequest {
     /// The fields the grants use, or every problem at once (unknown fields included).
     fn checked(self) -> ApiResult<TokenFields> {
         let mut errors = vec![];
         let mut one = |name, field| one_of(&mut errors, vec![(name, field)]);
-        let fields = (
-            one("grant_type", self.grant_type),
-            one("username", self.username),
-            one("password", self.password),
-            one("refresh_token", self.refresh_token),
-        );
+        let fields = TokenFields {
+            grant: one("grant_type", self.grant_type),
+            username: one("username", self.username),
+            password: one("password", self.password),
+            refresh: one("refresh_token", self.refresh_token),
+            client_id: one("client_id", self.client_id),
+            client_secret: one("client_secret", self.client_secret),
+            mfa_token: one("mfa_token", self.mfa_token),
+            otp: one("otp", self.otp),
+            recovery_code: one("recovery_code", self.recovery_code),
+        };
         // Accepted and ignored, but still read: a value that is not text is a problem.
-        let _ = (
-            one("client_id", self.client_id),
-            one("scope", self.scope),
-            one("client_secret", self.client_secret),
-        );
+        let _ = one("scope", self.scope);
         errors.extend(self.unknown.keys().map(|k| format!("{k}: unknown field")));
         super::no_errors(errors)?;
         Ok(fields)
@@ -292,6 +344,11 @@ impl TokenRequest {
 enum GrantType {
     Password,
     RefreshToken,
+    /// The second step of a login with TOTP on (as Auth0 names it).
+    #[schema(rename = "http://auth0.com/oauth/grant-type/mfa-otp")]
+    MfaOtp,
+    #[schema(rename = "http://auth0.com/oauth/grant-type/mfa-recovery-code")]
+    MfaRecoveryCode,
 }
 
 impl GrantType {
@@ -299,9 +356,24 @@ impl GrantType {
         match s {
             "password" => Some(GrantType::Password),
             "refresh_token" => Some(GrantType::RefreshToken),
+            "http://auth0.com/oauth/grant-type/mfa-otp" => Some(GrantType::MfaOtp),
+            "http://auth0.com/oauth/grant-type/mfa-recovery-code" => {
+                Some(GrantType::MfaRecoveryCode)
+            }
             _ => None,
         }
     }
+}
+
+/// `403 {"error": "mfa_required", "error_description", "mfa_token"}`: the password was right,
+/// and the user has TOTP on.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct MfaRequired {
+    /// `mfa_required`.
+    error: &'static str,
+    error_description: &'static str,
+    /// For the `mfa-otp` (or `mfa-recovery-code`) grant: valid 5 minutes, single use.
+    mfa_token: String,
 }
 
 /// RFC 6749 section 5.1: the tokens.
@@ -332,14 +404,19 @@ pub struct OAuthError {
 
 #[derive(Serialize, Clone, Copy, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
-enum OAuthErrorCode {
+pub(super) enum OAuthErrorCode {
     InvalidRequest,
+    InvalidClient,
     InvalidGrant,
     UnsupportedGrantType,
 }
 
 /// RFC 6749 section 5.2 errors: `{"error", "error_description"}`.
-fn oauth_error(status: StatusCode, error: OAuthErrorCode, description: &str) -> HttpResponse {
+pub(super) fn oauth_error(
+    status: StatusCode,
+    error: OAuthErrorCode,
+    description: &str,
+) -> HttpResponse {
     super::no_store(HttpResponse::build(status).json(OAuthError {
         error,
         error_description: description.to_string(),
@@ -373,14 +450,18 @@ fn token_answer(s: &sessions::Session, state: &AppState) -> HttpResponse {
 ///
 /// Form-encoded (`application/x-www-form-urlencoded`) or JSON (`application/json` or any
 /// `application/*+json`): a JSON body must be an object of string values; an empty body counts
-/// as no fields. `client_id`, `client_secret` and `scope` are accepted and ignored; any other
-/// field, or one given twice, is `invalid_request`. Refresh tokens rotate on every use;
+/// as no fields. A registered OAuth client authenticates with HTTP Basic
+/// (`client_secret_basic`), `client_id` and `client_secret` in the body (`client_secret_post`),
+/// or `client_id` alone if public (`none`); a request naming no client works as before clients
+/// existed. A bad client is 401 `invalid_client`; a refresh token works only for the client it
+/// was issued to. `scope` is accepted and ignored; any other field, or one given twice, is
+/// `invalid_request`. Refresh tokens rotate on every use;
 /// presenting a used one revokes its whole session. Every 400 is RFC 6749's
 /// `{"error", "error_description"}`: `invalid_request` (a body that cannot be read, a missing or
 /// malformed parameter), `invalid_grant` (wrong credentials, an unverified user or a suspended
 /// account; an unknown, expired or reused refresh token), `unsupported_grant_type`.
 #[utoipa::path(post, path = "/v1/auth/token", tag = "registration", operation_id = "oauthToken",
-    security(()),
+    security((), ("clientBasic" = [])),
     request_body(content(
         (TokenRequest = "application/x-www-form-urlencoded"),
         (TokenRequest = "application/json"),
@@ -390,6 +471,12 @@ fn token_answer(s: &sessions::Session, state: &AppState) -> HttpResponse {
             headers(("Cache-Control" = String, description = "`no-store`"))),
         (status = 400, description = "An RFC 6749 error.", body = inline(OAuthError),
             headers(("Cache-Control" = String, description = "`no-store`"))),
+        (status = 403, description = "`mfa_required`: the password was right and the user has \
+            TOTP on; the `mfa_token` goes with the `mfa-otp` grant.", body = MfaRequired,
+            headers(("Cache-Control" = String, description = "`no-store`"))),
+        (status = 401, description = "`invalid_client`: an unknown client or a wrong secret.",
+            body = inline(OAuthError),
+            headers(("WWW-Authenticate" = String, description = "`Basic realm=\"accountd\"` when the client used HTTP Basic"))),
         (status = 429, response = crate::openapi::TooMany),
     ))]
 pub async fn token(
@@ -403,9 +490,27 @@ pub async fn token(
         Err(e) => return oauth_failure(e),
     };
     let fields = body.parse::<TokenRequest>().and_then(TokenRequest::checked);
-    let (grant, username, password, refresh) = match fields {
+    let TokenFields {
+        grant,
+        username,
+        password,
+        refresh,
+        client_id,
+        client_secret,
+        mfa_token,
+        otp,
+        recovery_code,
+    } = match fields {
         Ok(f) => f,
         Err(e) => return oauth_failure(e),
+    };
+    let auth = match super::oauth::client_auth(&req, client_id, client_secret) {
+        Ok(a) => a,
+        Err(refused) => return *refused,
+    };
+    let client = match super::oauth::authenticated_client(&state, auth).await {
+        Ok(c) => c.map(|c| c.id),
+        Err(refused) => return refused,
     };
     match grant.as_deref().map(GrantType::parse) {
         Some(Some(GrantType::Password)) => {
@@ -425,8 +530,15 @@ pub async fn token(
                     "invalid username or password",
                 );
             }
-            match sessions::login(&state, username, password, super::meta_of(&req)).await {
-                Ok(s) => token_answer(&s, &state),
+            match sessions::login(&state, username, password, super::meta_of(&req), client).await {
+                Ok(sessions::LoggedIn::Session(s)) => token_answer(&s, &state),
+                Ok(sessions::LoggedIn::MfaRequired(mfa_token)) => {
+                    super::no_store(HttpResponse::Forbidden().json(MfaRequired {
+                        error: "mfa_required",
+                        error_description: "a second factor is required",
+                        mfa_token,
+                    }))
+                }
                 Err(ApiError::Unauthorized(_)) => oauth_error(
                     StatusCode::BAD_REQUEST,
                     OAuthErrorCode::InvalidGrant,
@@ -446,7 +558,7 @@ pub async fn token(
                     "refresh_token is required",
                 );
             };
-            match sessions::refresh(&state, token).await {
+            match sessions::refresh(&state, token, client).await {
                 Ok(Refreshed::Ok(s)) => token_answer(&s, &state),
                 Ok(Refreshed::Invalid) => oauth_error(
                     StatusCode::BAD_REQUEST,
@@ -458,13 +570,46 @@ pub async fn token(
                     OAuthErrorCode::InvalidGrant,
                     "refresh token already used; its session was revoked",
                 ),
+                Ok(Refreshed::OtherClient) => oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    OAuthErrorCode::InvalidGrant,
+                    "refresh token was issued to another client",
+                ),
+                Err(e) => oauth_failure(e),
+            }
+        }
+        Some(Some(kind @ (GrantType::MfaOtp | GrantType::MfaRecoveryCode))) => {
+            let factor = match (kind, otp, recovery_code) {
+                (GrantType::MfaOtp, Some(code), None) => Factor::Code(code),
+                (GrantType::MfaRecoveryCode, None, Some(code)) => Factor::Recovery(code),
+                _ => {
+                    return oauth_error(
+                        StatusCode::BAD_REQUEST,
+                        OAuthErrorCode::InvalidRequest,
+                        "mfa-otp takes otp; mfa-recovery-code takes recovery_code",
+                    )
+                }
+            };
+            let Some(token) = mfa_token else {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    OAuthErrorCode::InvalidRequest,
+                    "mfa_token is required",
+                );
+            };
+            let meta = super::meta_of(&req);
+            match crate::service::mfa::complete_login(&state, token, factor, meta, client).await {
+                Ok(s) => token_answer(&s, &state),
+                Err(ApiError::Unauthorized(m) | ApiError::Forbidden(m)) => {
+                    oauth_error(StatusCode::BAD_REQUEST, OAuthErrorCode::InvalidGrant, &m)
+                }
                 Err(e) => oauth_failure(e),
             }
         }
         Some(None) => oauth_error(
             StatusCode::BAD_REQUEST,
             OAuthErrorCode::UnsupportedGrantType,
-            "use password or refresh_token",
+            "use password, refresh_token or http://auth0.com/oauth/grant-type/mfa-otp",
         ),
         None => oauth_error(
             StatusCode::BAD_REQUEST,

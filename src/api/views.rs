@@ -41,6 +41,9 @@ pub struct AccountView {
     pub created: String,
     #[schema(format = DateTime)]
     pub activity: String,
+    /// Its users (and those of its descendants) must log in with a second factor. The
+    /// account's own flag; an ancestor's applies too.
+    pub require_mfa: bool,
 }
 
 impl Account {
@@ -63,6 +66,7 @@ impl Account {
             closed: self.closed,
             created: rfc3339(self.created),
             activity: rfc3339(self.activity),
+            require_mfa: self.require_mfa,
         }
     }
 }
@@ -239,8 +243,11 @@ pub struct SessionView {
     pub ip: Option<String>,
     #[schema(required = true)]
     pub user_agent: Option<String>,
-    /// Whether a second factor was used (always false until MFA exists).
+    /// Whether a second factor was used.
     pub mfa: bool,
+    /// The OAuth client its tokens were issued to, if a client authenticated.
+    #[schema(required = true)]
+    pub client_id: Option<String>,
     /// Whether the token of this request belongs to it.
     pub current: bool,
 }
@@ -255,6 +262,7 @@ impl crate::service::sessions::Listed {
             ip: r.ip.clone(),
             user_agent: r.user_agent.clone(),
             mfa: r.mfa,
+            client_id: r.client_id.clone(),
             current: self.current,
         }
     }

@@ -65,7 +65,14 @@ pub struct Presented {
     pub token: String,
     /// Where the request came from, for the audit log.
     pub meta: Meta,
+    /// Whether the route serves a session that may only enrol a second factor (TOTP
+    /// enrolment, logout, one's own user).
+    pub enrolment: bool,
 }
+
+/// The answer to a token that may only enrol a second factor, anywhere else.
+pub const ENROL_FIRST: &str =
+    "your account requires multi-factor login: enrol TOTP (POST /user/mfa/totp, then /user/mfa/totp/confirm) and log in again";
 
 /// Check a presented credential: the caller, and the account `about` (if asked) read in the
 /// same statement, so that a read of one account is one statement in all. An access token is
@@ -121,13 +128,32 @@ async fn check(
     presented: Presented,
     about: Option<String>,
 ) -> ApiResult<(Caller, About)> {
-    let Presented { token, meta } = presented;
+    let Presented {
+        token,
+        meta,
+        enrolment,
+    } = presented;
     if token.starts_with(PAT_PREFIX) {
         return store
             .run(move |conn| check_pat(conn, &token, meta, about))
             .await;
     }
     let claims = claims_or_reload(store, keys, &token).await?;
+    let enrol_only = claims.enrol_only;
+    let found = check_access(store, claims, meta, about).await?;
+    if enrol_only && !enrolment {
+        return Err(ApiError::forbidden(ENROL_FIRST));
+    }
+    Ok(found)
+}
+
+/// An access token whose signature checks: its user, session and revocation, in one statement.
+async fn check_access(
+    store: &Store,
+    claims: Claims,
+    meta: Meta,
+    about: Option<String>,
+) -> ApiResult<(Caller, About)> {
     // A NUL in the path's id would fail the whole batch in PostgreSQL; the pool answers it.
     let batchable = !about.as_deref().is_some_and(|a| a.contains('\0'));
     if let (Some(pipeline), true) = (&store.pipeline, batchable) {

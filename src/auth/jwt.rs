@@ -31,6 +31,10 @@ pub struct Claims {
     /// The audience (`AUDIENCE`), when one is set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aud: Option<String>,
+    /// A session of a user whose account requires MFA and who has not used it: the token
+    /// only enrols TOTP (403 elsewhere).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub enrol_only: bool,
 }
 
 /// A public key that verifies tokens naming its `kid`.
@@ -257,6 +261,19 @@ impl Keys {
         version: i64,
         sid: Option<&str>,
     ) -> (String, i64) {
+        self.issue_for(user_id, account_id, role, version, sid, false)
+    }
+
+    /// `issue`, marking the token as one that may only enrol a second factor.
+    pub fn issue_for(
+        &self,
+        user_id: &str,
+        account_id: &str,
+        role: &str,
+        version: i64,
+        sid: Option<&str>,
+        enrol_only: bool,
+    ) -> (String, i64) {
         let now = crate::db::models::now_secs();
         let claims = Claims {
             sub: user_id.to_string(),
@@ -269,6 +286,7 @@ impl Keys {
             sid: sid.map(str::to_string),
             iss: self.config.issuer.clone(),
             aud: self.config.audience.clone(),
+            enrol_only,
         };
         let set = self.set.load();
         let signer = set.signer(now);

@@ -74,7 +74,7 @@ fn cipher(kek: &[u8; 32]) -> LessSafeKey {
 
 /// The stored form of a private key; the `kid` is bound to it as associated data, so a
 /// sealed key cannot be moved to another row.
-fn seal(kek: Option<&[u8; 32]>, kid: &str, pkcs8: &[u8]) -> Result<String, String> {
+pub(crate) fn seal(kek: Option<&[u8; 32]>, kid: &str, pkcs8: &[u8]) -> Result<String, String> {
     let Some(kek) = kek else {
         return Ok(STANDARD.encode(pkcs8));
     };
@@ -95,7 +95,7 @@ fn seal(kek: Option<&[u8; 32]>, kid: &str, pkcs8: &[u8]) -> Result<String, Strin
     Ok(format!("{SEALED}{}", STANDARD.encode(out)))
 }
 
-fn open(kek: Option<&[u8; 32]>, kid: &str, stored: &str) -> Result<Vec<u8>, String> {
+pub(crate) fn open(kek: Option<&[u8; 32]>, kid: &str, stored: &str) -> Result<Vec<u8>, String> {
     let Some(sealed) = stored.strip_prefix(SEALED) else {
         return STANDARD
             .decode(stored)

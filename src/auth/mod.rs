@@ -5,5 +5,6 @@ pub mod credential;
 pub mod jwt;
 pub mod keys;
 pub mod password;
+pub mod totp;
 
 pub use credential::{authenticate, About, Caller, Credential, Presented, PAT_PREFIX};

@@ -154,12 +154,31 @@ pub fn touch(conn: &mut DbConn, id: &str, now: i64) -> QueryResult<()> {
 
 /// True when the account or any ancestor is suspended or closed (so its users are locked out).
 pub fn blocked(conn: &mut DbConn, id: &str) -> QueryResult<bool> {
+    any_up(conn, id, "up.suspended OR up.closed")
+}
+
+/// True when the account or any ancestor requires MFA of its users.
+pub fn requires_mfa(conn: &mut DbConn, id: &str) -> QueryResult<bool> {
+    any_up(conn, id, "up.require_mfa")
+}
+
+/// Whether `condition` (over `up`'s flags) holds for the account or any of its ancestors.
+fn any_up(conn: &mut DbConn, id: &str, condition: &'static str) -> QueryResult<bool> {
     diesel::select(
-        sql::<Bool>("EXISTS (WITH RECURSIVE up(id, parent_id, suspended, closed) AS (SELECT id, parent_id, suspended, closed FROM accounts WHERE id = ")
+        sql::<Bool>("EXISTS (WITH RECURSIVE up(id, parent_id, suspended, closed, require_mfa) AS (SELECT id, parent_id, suspended, closed, require_mfa FROM accounts WHERE id = ")
             .bind::<Text, _>(id.to_string())
-            .sql(" UNION ALL SELECT a.id, a.parent_id, a.suspended, a.closed FROM accounts a JOIN up ON a.id = up.parent_id) SELECT 1 FROM up WHERE up.suspended OR up.closed)"),
+            .sql(" UNION ALL SELECT a.id, a.parent_id, a.suspended, a.closed, a.require_mfa FROM accounts a JOIN up ON a.id = up.parent_id) SELECT 1 FROM up WHERE ")
+            .sql(condition)
+            .sql(")"),
     )
     .get_result(conn)
+}
+
+pub fn set_require_mfa(conn: &mut DbConn, id: &str, on: bool) -> QueryResult<()> {
+    diesel::update(dsl::accounts.find(id))
+        .set(dsl::require_mfa.eq(on))
+        .execute(conn)
+        .map(|_| ())
 }
 
 /// The account and every descendant down to `max_depth`, in one query, in no particular order.
@@ -168,7 +187,7 @@ pub fn blocked(conn: &mut DbConn, id: &str) -> QueryResult<bool> {
 /// and callers order siblings themselves, cheaper than a sort of the whole answer in SQL.
 pub fn subtree(conn: &mut DbConn, root: &str, max_depth: i64) -> QueryResult<Vec<Account>> {
     const COLUMNS: &str = "id, name, email, email_lower, plan_id, parent_id, device_seats, \
-                           used_devices, suspended, closed, created, activity";
+                           used_devices, suspended, closed, created, activity, require_mfa";
     sql::<AccountColumns>(&format!(
         "WITH RECURSIVE sub AS (SELECT {COLUMNS}, 0 AS depth FROM accounts WHERE id = "
     ))

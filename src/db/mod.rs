@@ -7,10 +7,12 @@
 pub mod accounts;
 pub mod audit;
 pub mod cached;
+pub mod clients;
 pub mod codes;
 pub mod devices;
 pub mod groups;
 pub mod keys;
+pub mod mfa;
 pub mod models;
 pub mod pats;
 pub mod pipelined;

@@ -30,6 +30,8 @@ pub struct Account {
     pub closed: bool,
     pub created: i64,
     pub activity: i64,
+    /// Its users, and those of every descendant, log in with a second factor.
+    pub require_mfa: bool,
 }
 
 #[cfg(test)]
@@ -49,6 +51,7 @@ impl Account {
             closed: false,
             created,
             activity: created,
+            require_mfa: false,
         }
     }
 }

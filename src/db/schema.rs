@@ -24,6 +24,7 @@ diesel::table! {
         closed -> Bool,
         created -> BigInt,
         activity -> BigInt,
+        require_mfa -> Bool,
     }
 }
 
@@ -200,5 +201,32 @@ diesel::table! {
         ip -> Nullable<Text>,
         user_agent -> Nullable<Text>,
         mfa -> Bool,
+        client_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    oauth_clients (id) {
+        id -> Text,
+        name -> Text,
+        secret_hash -> Nullable<Text>,
+        created -> BigInt,
+    }
+}
+
+diesel::table! {
+    mfa_totp (user_id) {
+        user_id -> Text,
+        secret -> Text,
+        confirmed -> Bool,
+        last_step -> BigInt,
+        created -> BigInt,
+    }
+}
+
+diesel::table! {
+    mfa_recovery_codes (user_id, code_hash) {
+        user_id -> Text,
+        code_hash -> Text,
     }
 }

@@ -16,27 +16,35 @@ pub struct SessionRow {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub mfa: bool,
+    /// The OAuth client its tokens were issued to, if one authenticated.
+    pub client_id: Option<String>,
 }
 
 /// Last use is written at most this often (µs): a client's every request must not be a write.
 pub const TOUCH_EVERY: i64 = 60 * 1_000_000;
 
-pub fn start(
-    conn: &mut DbConn,
-    id: &str,
-    user_id: &str,
-    now: i64,
-    ip: Option<&str>,
-    user_agent: Option<&str>,
-) -> QueryResult<()> {
+/// A session as it starts.
+pub struct NewSession<'a> {
+    pub id: &'a str,
+    pub user_id: &'a str,
+    pub now: i64,
+    pub ip: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+    pub client_id: Option<&'a str>,
+    pub mfa: bool,
+}
+
+pub fn start(conn: &mut DbConn, s: &NewSession) -> QueryResult<()> {
     diesel::insert_into(dsl::sessions)
         .values((
-            dsl::id.eq(id),
-            dsl::user_id.eq(user_id),
-            dsl::created.eq(now),
-            dsl::last_used.eq(now),
-            dsl::ip.eq(ip),
-            dsl::user_agent.eq(user_agent),
+            dsl::id.eq(s.id),
+            dsl::user_id.eq(s.user_id),
+            dsl::created.eq(s.now),
+            dsl::last_used.eq(s.now),
+            dsl::ip.eq(s.ip),
+            dsl::user_agent.eq(s.user_agent),
+            dsl::client_id.eq(s.client_id),
+            dsl::mfa.eq(s.mfa),
         ))
         .execute(conn)
         .map(|_| ())
@@ -82,4 +90,21 @@ pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<SessionRow>> {
 
 pub fn delete(conn: &mut DbConn, id: &str) -> QueryResult<usize> {
     diesel::delete(dsl::sessions.find(id)).execute(conn)
+}
+
+/// The second factor was used in this session (TOTP confirmed in it): its next tokens are
+/// whole, not enrolment-only.
+pub fn mark_mfa(conn: &mut DbConn, id: &str) -> QueryResult<()> {
+    diesel::update(dsl::sessions.find(id))
+        .set(dsl::mfa.eq(true))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// The sessions whose tokens were issued to a client.
+pub fn ids_of_client(conn: &mut DbConn, client_id: &str) -> QueryResult<Vec<String>> {
+    dsl::sessions
+        .filter(dsl::client_id.eq(client_id))
+        .select(dsl::id)
+        .load(conn)
 }

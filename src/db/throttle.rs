@@ -6,15 +6,15 @@ use super::DbConn;
 use diesel::prelude::*;
 
 pub enum Reserve {
-    /// The attempt is counted; go on and check the secret. `locked_now`: it was the last one
-    /// allowed, and the key is locked from now on (a success will clear it).
+    /// The failure is counted. `locked_now`: it reached the limit, and the key is locked from
+    /// now on.
     Granted { locked_now: bool },
     /// Locked until this time (microseconds).
     Locked { until: i64 },
 }
 
-/// Count one attempt for `key` unless it is locked; the attempt that reaches `max` failures in
-/// the window locks the key for `lock` at once. All times in microseconds.
+/// Count one failure for `key` unless it is locked; the failure that reaches `max` in the
+/// window locks the key for `lock` at once. All times in microseconds.
 pub fn reserve(
     conn: &mut DbConn,
     key: &str,
@@ -133,16 +133,14 @@ pub fn clear_unless_locked(conn: &mut DbConn, key: &str, now: i64) -> QueryResul
         .map(|_| ())
 }
 
-/// Give back an attempt (a success from a shared address, or an attempt that was never
-/// checked because the server was busy); a lock set by it is lifted.
-pub fn release(conn: &mut DbConn, key: &str, max: i32) -> QueryResult<()> {
-    diesel::update(dsl::throttle.find(key).filter(dsl::failures.gt(0)))
-        .set(dsl::failures.eq(dsl::failures - 1))
-        .execute(conn)?;
-    diesel::update(dsl::throttle.find(key).filter(dsl::failures.lt(max)))
-        .set(dsl::locked_until.eq(0))
-        .execute(conn)
-        .map(|_| ())
+/// When the key is locked at `now`: the end of its lock.
+pub fn locked_until(conn: &mut DbConn, key: &str, now: i64) -> QueryResult<Option<i64>> {
+    dsl::throttle
+        .find(key)
+        .filter(dsl::locked_until.gt(now))
+        .select(dsl::locked_until)
+        .get_result(conn)
+        .optional()
 }
 
 pub fn exists(conn: &mut DbConn, key: &str) -> QueryResult<bool> {

@@ -64,7 +64,7 @@ macro_rules! credential_rest {
             $blocked,
             " END, \
              t.id, t.name, t.email, t.email_lower, t.plan_id, t.parent_id, t.device_seats, \
-             t.used_devices, t.suspended, t.closed, t.created, t.activity, \
+             t.used_devices, t.suspended, t.closed, t.created, t.activity, t.require_mfa, \
              CASE WHEN u.role = 'admin' AND t.id IS NOT NULL THEN ",
             $has,
             " ELSE FALSE END "

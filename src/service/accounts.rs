@@ -42,6 +42,7 @@ pub fn insert(conn: &mut DbConn, n: NewAccount) -> ApiResult<Account> {
         closed: false,
         created: ts,
         activity: ts,
+        require_mfa: false,
     };
     store::insert(conn, &account)?;
     Ok(account)
@@ -145,24 +146,40 @@ pub async fn update_identity(
     id: String,
     name: Option<String>,
     email: Option<String>,
+    require_mfa: Option<bool>,
 ) -> ApiResult<Account> {
     state
-        .tx(move |c| update_identity_in(c, &caller, &id, name.as_deref(), email.as_deref()))
+        .tx(move |c| {
+            // Locked and re-read like every other change inside an account, so a racing
+            // close wins or loses cleanly.
+            let account = open_account_locked(c, &caller, &id)?;
+            if name.is_some() || email.is_some() || require_mfa.is_none() {
+                set_identity(c, &caller, &account.id, name.as_deref(), email.as_deref())?;
+            }
+            if let Some(on) = require_mfa.filter(|on| *on != account.require_mfa) {
+                let own = account.id == caller.account_id();
+                if !on && own && caller.role() != crate::domain::Role::Owner {
+                    return Err(ApiError::forbidden(
+                        "requireMfa: only an admin above this account may turn it off",
+                    ));
+                }
+                store::set_require_mfa(c, &account.id, on)?;
+                let action = if on {
+                    "account.require_mfa"
+                } else {
+                    "account.allow_no_mfa"
+                };
+                crate::db::audit::record(
+                    c,
+                    &caller.meta,
+                    action,
+                    Some(&account.id),
+                    Some(&account.id),
+                )?;
+            }
+            Ok(store::get(c, &account.id)?)
+        })
         .await
-}
-
-fn update_identity_in(
-    conn: &mut DbConn,
-    caller: &Caller,
-    id: &str,
-    name: Option<&str>,
-    email: Option<&str>,
-) -> ApiResult<Account> {
-    // Locked and re-read like every other change inside an account, so a racing close wins
-    // or loses cleanly.
-    let account = open_account_locked(conn, caller, id)?;
-    set_identity(conn, caller, &account.id, name, email)?;
-    Ok(store::get(conn, &account.id)?)
 }
 
 /// Rename (and re-address) an account, with its audit entry.

@@ -18,6 +18,8 @@ pub enum Kind {
     Reset,
     /// Proves a new email address before a self-service change takes it; 24 hours.
     Email,
+    /// A right password waiting for its second factor (`mfaToken`); 5 minutes.
+    Mfa,
 }
 
 /// Wrong secrets a code survives; then it is deleted.
@@ -30,6 +32,7 @@ impl Kind {
             Kind::Invite => "invite",
             Kind::Reset => "reset",
             Kind::Email => "email",
+            Kind::Mfa => "mfa",
         }
     }
 
@@ -38,6 +41,7 @@ impl Kind {
             Kind::Confirm | Kind::Email => 24 * HOUR,
             Kind::Invite => 7 * 24 * HOUR,
             Kind::Reset => HOUR,
+            Kind::Mfa => 5 * 60 * 1_000_000,
         }
     }
 }
@@ -63,7 +67,8 @@ pub fn issue_with(
     user_id: &str,
     payload: Option<&str>,
 ) -> ApiResult<String> {
-    if kind != Kind::Reset {
+    // Reset and MFA codes do not cancel each other (two devices may log in at once).
+    if !matches!(kind, Kind::Reset | Kind::Mfa) {
         store::delete_for(conn, user_id, kind.as_str())?;
     }
     let (code, id, hash) = new_credential("");
@@ -87,6 +92,35 @@ pub struct Used {
     pub payload: Option<String>,
 }
 
+/// A live code of `kind` whose secret matches, without using it up (the MFA step checks the
+/// second factor first). A wrong secret is counted like `consume`'s.
+pub fn peek(conn: &mut DbConn, kind: Kind, code: &str) -> ApiResult<Option<store::CodeRow>> {
+    let Some((id, secret)) = split_credential(code.trim(), "") else {
+        return Ok(None);
+    };
+    let Some(row) = store::find(conn, id)? else {
+        return Ok(None);
+    };
+    if row.kind != kind.as_str() || row.expires < now() {
+        return Ok(None);
+    }
+    if !secret_matches(secret, &row.secret_hash) {
+        wrong_guess(conn, &row)?;
+        return Ok(None);
+    }
+    Ok(Some(row))
+}
+
+/// A wrong guess at a code: counted, and the code dies at MAX_ATTEMPTS.
+pub fn wrong_guess(conn: &mut DbConn, row: &store::CodeRow) -> ApiResult<()> {
+    if row.attempts + 1 >= MAX_ATTEMPTS {
+        store::take(conn, &row.id)?;
+    } else {
+        store::count_attempt(conn, &row.id)?;
+    }
+    Ok(())
+}
+
 /// Use a code: `Some` once, `None` for anything bad. A wrong secret is counted
 /// (so the caller must commit even on `None`), and the code dies after MAX_ATTEMPTS.
 pub fn consume(conn: &mut DbConn, kind: Kind, code: &str) -> ApiResult<Option<Used>> {
@@ -104,11 +138,7 @@ pub fn consume(conn: &mut DbConn, kind: Kind, code: &str) -> ApiResult<Option<Us
         return Ok(None);
     }
     if !secret_matches(secret, &row.secret_hash) {
-        if row.attempts + 1 >= MAX_ATTEMPTS {
-            store::take(conn, id)?;
-        } else {
-            store::count_attempt(conn, id)?;
-        }
+        wrong_guess(conn, &row)?;
         return Ok(None);
     }
     // Single use, even when two calls race: only the one that deletes the row wins.

@@ -108,12 +108,12 @@ fn use_code(
         "code"
     };
     let keys = throttle::Keys::code(meta.ip.as_deref());
-    if let Err(locked) = throttle::reserve(conn, config, metrics, &keys, meta)? {
+    if let Err(locked) = throttle::check(conn, config, &keys)? {
         return Ok(Err(locked));
     }
     match codes::consume(conn, kind, code)? {
         Some(used) => {
-            throttle::succeeded(conn, config, &keys)?;
+            throttle::succeeded(conn, &keys)?;
             if let Some(hash) = with {
                 let user = &used.user_id;
                 set_password(conn, user, hash)?;
@@ -123,7 +123,10 @@ fn use_code(
             }
             Ok(Ok(used))
         }
-        None => Ok(Err(bad_code(field))),
+        None => {
+            throttle::failed(conn, config, metrics, &keys, meta)?;
+            Ok(Err(bad_code(field)))
+        }
     }
 }
 
@@ -146,7 +149,7 @@ fn session_after_code(
         Some(&user.account_id),
         Some(&user.id),
     )?;
-    super::sessions::start(conn, keys, user, meta)
+    super::sessions::start(conn, keys, user, meta, None, false)
 }
 
 /// Use a confirmation code: the user is verified and logged in.

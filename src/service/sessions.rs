@@ -24,6 +24,37 @@ pub struct Session {
     pub user: User,
 }
 
+/// What a right password leads to.
+pub enum LoggedIn {
+    Session(Box<Session>),
+    /// TOTP is on: the second step (`/user/login/mfa`, the `mfa-otp` grant) takes this
+    /// token with a code.
+    MfaRequired(String),
+}
+
+/// What an MFA token carries: the client that started the login (the second step must come
+/// from the same one) and the user's token version (a password change in between voids it).
+#[derive(Default, Debug, PartialEq)]
+pub struct Pending {
+    pub client: Option<String>,
+    pub ver: i64,
+}
+
+impl Pending {
+    /// As the code's payload: `<ver>:<client id or nothing>` (client ids hold no `:`).
+    pub fn encode(&self) -> String {
+        format!("{}:{}", self.ver, self.client.as_deref().unwrap_or(""))
+    }
+
+    pub fn decode(payload: &str) -> Option<Pending> {
+        let (ver, client) = payload.split_once(':')?;
+        Some(Pending {
+            ver: ver.parse().ok()?,
+            client: (!client.is_empty()).then(|| client.to_string()),
+        })
+    }
+}
+
 /// The one answer for an unknown identity and for a wrong password.
 pub fn bad_login() -> ApiError {
     ApiError::unauthorized(crate::error::BAD_LOGIN)
@@ -31,13 +62,15 @@ pub fn bad_login() -> ApiError {
 
 /// Check a password login and start a session. The hash is verified (against a dummy for
 /// unknown users) before anything else is revealed, and without holding a connection.
+/// `client`: the OAuth client that authenticated, whose session this is.
 pub async fn login(
     state: &AppState,
     identity: String,
     password: String,
     meta: Meta,
-) -> ApiResult<Session> {
-    let answer = password_login(state, identity, password, meta).await;
+    client: Option<String>,
+) -> ApiResult<LoggedIn> {
+    let answer = password_login(state, identity, password, meta, client).await;
     state.metrics.login(crate::metrics::login_outcome(&answer));
     answer
 }
@@ -47,82 +80,140 @@ async fn password_login(
     identity: String,
     password: String,
     meta: Meta,
-) -> ApiResult<Session> {
-    // The attempt is counted before the hash is checked: a locked identity or address gets 429,
-    // and parallel guesses can never get more checks than the limit.
+    client: Option<String>,
+) -> ApiResult<LoggedIn> {
+    // A locked identity or address gets 429 before any hash; a wrong password is counted after.
     if !is_login_name(&identity) {
         return Err(bad_login());
     }
     // A place in the hash queue first: a refused login touches nothing else.
     let ticket = state.hasher.admit().await?;
     let config = state.config.clone();
-    let metrics = state.metrics.clone();
-    let counted = meta.clone();
+    let ip = meta.ip.clone();
     let (user, keys) = state
-        .tx(move |c| {
-            let meta = counted;
+        .db(move |c| {
             let user = users::by_login(c, &identity)?;
-            let keys = throttle::Keys::login(&identity, user.as_ref(), meta.ip.as_deref());
-            // The count (and a new lock) must commit even when this attempt is refused.
-            if let Err(locked) = throttle::reserve(c, &config, &metrics, &keys, &meta)? {
-                return Ok(Err(locked));
-            }
-            Ok(Ok((user, keys)))
+            let keys = throttle::Keys::login(&identity, user.as_ref(), ip.as_deref());
+            Ok(throttle::check(c, &config, &keys)?.map(|()| (user, keys)))
         })
         .await??;
     let hash = user.as_ref().and_then(|u| u.password_hash.clone());
     let matches = ticket.verify(password, hash).await?;
     let user = match (matches, user) {
         (true, Some(u)) => u,
-        _ => return Err(bad_login()),
+        _ => {
+            count_failure(state, keys, meta).await?;
+            return Err(bad_login());
+        }
     };
     if !user.verified {
         return Err(ApiError::forbidden("email address not verified"));
     }
     let jwt = state.keys.clone();
-    let config = state.config.clone();
     state
         .tx(move |c| {
-            throttle::succeeded(c, &config, &keys)?;
+            if crate::db::mfa::is_on(c, &user.id)? {
+                // The throttle's counts stay until the second factor is right: a password
+                // alone must not buy fresh guesses at the code.
+                if accounts::blocked(c, &user.account_id)? {
+                    return Err(ApiError::forbidden("account suspended"));
+                }
+                let pending = Pending {
+                    client,
+                    ver: user.token_version,
+                };
+                let payload = pending.encode();
+                let token =
+                    super::codes::issue_with(c, super::codes::Kind::Mfa, &user.id, Some(&payload))?;
+                return Ok(LoggedIn::MfaRequired(token));
+            }
+            throttle::succeeded(c, &keys)?;
             if accounts::blocked(c, &user.account_id)? {
                 return Err(ApiError::forbidden("account suspended"));
             }
-            let ts = now();
-            // Only if the row is still the one whose password was checked: a password change,
-            // removal or role change during the hash must not yield a token.
-            if !users::touch_if_unchanged(c, &user, ts)? {
-                return Err(bad_login());
-            }
-            accounts::touch(c, &user.account_id, ts)?;
-            let user = User {
-                activity: ts,
-                ..user
-            };
-            start(c, &jwt, user, &meta)
+            let session = begin(c, &jwt, user, &meta, client.as_deref(), false)?;
+            Ok(LoggedIn::Session(Box::new(session)))
         })
         .await
 }
 
-/// A new login session for `user`, started from where `meta` says: its row and its first
-/// tokens.
-pub fn start(conn: &mut DbConn, keys: &Keys, user: User, meta: &Meta) -> ApiResult<Session> {
+/// A login whose every factor was right: the user's activity is noted and its session
+/// starts. Only if the row is still the one whose password was checked: a password change,
+/// removal or role change during the hash must not yield a token.
+pub fn begin(
+    conn: &mut DbConn,
+    keys: &Keys,
+    user: User,
+    meta: &Meta,
+    client: Option<&str>,
+    mfa: bool,
+) -> ApiResult<Session> {
+    let ts = now();
+    if !users::touch_if_unchanged(conn, &user, ts)? {
+        return Err(bad_login());
+    }
+    accounts::touch(conn, &user.account_id, ts)?;
+    let user = User {
+        activity: ts,
+        ..user
+    };
+    start(conn, keys, user, meta, client, mfa)
+}
+
+/// A wrong password: counted (and a lock set when it reaches the limit) in its own transaction.
+async fn count_failure(state: &AppState, keys: throttle::Keys, meta: Meta) -> ApiResult<()> {
+    let (config, metrics) = (state.config.clone(), state.metrics.clone());
+    state
+        .tx(move |c| throttle::failed(c, &config, &metrics, &keys, &meta))
+        .await
+}
+
+/// A new login session for `user`, started from where `meta` says (by `client`, if an OAuth
+/// client authenticated): its row and its first tokens.
+/// `mfa`: whether a second factor was used.
+pub fn start(
+    conn: &mut DbConn,
+    keys: &Keys,
+    user: User,
+    meta: &Meta,
+    client: Option<&str>,
+    mfa: bool,
+) -> ApiResult<Session> {
     let family = crate::ids::new_id();
     let (ip, agent) = (meta.ip.as_deref(), meta.user_agent.as_deref());
-    crate::db::sessions::start(conn, &family, &user.id, now(), ip, agent)?;
-    session(conn, keys, family, user)
+    let row = crate::db::sessions::NewSession {
+        id: &family,
+        user_id: &user.id,
+        now: now(),
+        ip,
+        user_agent: agent,
+        client_id: client,
+        mfa,
+    };
+    crate::db::sessions::start(conn, &row)?;
+    session(conn, keys, family, user, mfa)
 }
 
 /// The tokens of the login session `family` for `user`: a new refresh token of the family and
-/// an access token that names it. A login starts a family; a refresh continues its own.
-pub fn session(conn: &mut DbConn, keys: &Keys, family: String, user: User) -> ApiResult<Session> {
+/// an access token that names it. A login starts a family; a refresh continues its own. In an
+/// account that requires MFA, a session that did not use it gets tokens that only enrol TOTP.
+pub fn session(
+    conn: &mut DbConn,
+    keys: &Keys,
+    family: String,
+    user: User,
+    mfa: bool,
+) -> ApiResult<Session> {
     let refresh_token = new_refresh(conn, &family, &user)?;
     let account = accounts::get(conn, &user.account_id)?;
-    let (token, expires) = keys.issue(
+    let enrol_only = !mfa && accounts::requires_mfa(conn, &user.account_id)?;
+    let (token, expires) = keys.issue_for(
         &user.id,
         &user.account_id,
         user.role.as_str(),
         user.token_version,
         Some(&family),
+        enrol_only,
     );
     Ok(Session {
         token,
@@ -155,16 +246,31 @@ pub enum Refreshed {
     Invalid,
     /// A rotated token came back: its whole family was revoked (commit, then refuse).
     Reused,
+    /// Issued to another OAuth client (or to none, or to one when none authenticated): not
+    /// used up, since whoever presented it is not its holder's client.
+    OtherClient,
 }
 
 /// Rotate a refresh token: the old one stops working, a new one of the same family and a new
 /// access token are answered. Presenting a rotated token revokes the whole family.
-pub async fn refresh(state: &AppState, token: String) -> ApiResult<Refreshed> {
+/// `client`: the OAuth client that authenticated; the token must have been issued to it.
+pub async fn refresh(
+    state: &AppState,
+    token: String,
+    client: Option<String>,
+) -> ApiResult<Refreshed> {
     let keys = state.keys.clone();
-    state.tx(move |c| refresh_in(c, &keys, &token)).await
+    state
+        .tx(move |c| refresh_in(c, &keys, &token, client.as_deref()))
+        .await
 }
 
-fn refresh_in(conn: &mut DbConn, keys: &Keys, token: &str) -> ApiResult<Refreshed> {
+fn refresh_in(
+    conn: &mut DbConn,
+    keys: &Keys,
+    token: &str,
+    client: Option<&str>,
+) -> ApiResult<Refreshed> {
     let Some((id, secret)) = split_credential(token.trim(), REFRESH_PREFIX) else {
         return Ok(Refreshed::Invalid);
     };
@@ -173,6 +279,11 @@ fn refresh_in(conn: &mut DbConn, keys: &Keys, token: &str) -> ApiResult<Refreshe
     };
     if !secret_matches(secret, &row.secret_hash) {
         return Ok(Refreshed::Invalid);
+    }
+    let found = crate::db::sessions::find(conn, &row.family)?;
+    let mfa = found.as_ref().is_some_and(|s| s.mfa);
+    if found.and_then(|s| s.client_id).as_deref() != client {
+        return Ok(Refreshed::OtherClient);
     }
     if row.rotated || !refresh::rotate(conn, id)? {
         refresh::delete_family(conn, &row.family)?;
@@ -192,7 +303,7 @@ fn refresh_in(conn: &mut DbConn, keys: &Keys, token: &str) -> ApiResult<Refreshe
     }
     crate::db::sessions::touch(conn, &row.family, now())?;
     Ok(Refreshed::Ok(Box::new(session(
-        conn, keys, row.family, user,
+        conn, keys, row.family, user, mfa,
     )?)))
 }
 
@@ -302,6 +413,26 @@ pub fn set_password(conn: &mut DbConn, user_id: &str, hash: &str) -> ApiResult<(
     Ok(())
 }
 
+/// Whether `password` is the caller's, checked as a login's is: 429 before any hash when the
+/// user is locked at this address. The throttle keys come back for the caller to count a
+/// failure (or a success) with.
+pub async fn own_password(
+    state: &AppState,
+    caller: &Caller,
+    password: String,
+) -> ApiResult<(bool, throttle::Keys)> {
+    let ticket = state.hasher.admit().await?;
+    let keys = throttle::Keys::login("", Some(&caller.user), caller.meta.ip.as_deref());
+    let (config, checked) = (state.config.clone(), keys.clone());
+    state
+        .db(move |c| throttle::check(c, &config, &checked))
+        .await??;
+    let right = ticket
+        .verify(password, caller.user.password_hash.clone())
+        .await?;
+    Ok((right, keys))
+}
+
 /// Change one's own password: the current one must match (400 otherwise); every older
 /// credential ends. A wrong current password counts toward the user's lockout exactly as a
 /// wrong login does (a stolen token must not buy unlimited guesses), and a locked user is
@@ -312,23 +443,15 @@ pub async fn change_password(
     current: String,
     new: String,
 ) -> ApiResult<()> {
-    let ticket = state.hasher.admit().await?;
-    let keys = throttle::Keys::login("", Some(&caller.user), caller.meta.ip.as_deref());
-    let (config, meta, counted) = (state.config.clone(), caller.meta.clone(), keys.clone());
-    let metrics = state.metrics.clone();
-    // The count (and a new lock) commits even when this attempt is refused.
-    state
-        .tx(move |c| throttle::reserve(c, &config, &metrics, &counted, &meta))
-        .await??;
-    let stored = caller.user.password_hash.clone();
-    if !ticket.verify(current, stored).await? {
+    let (right, keys) = own_password(state, &caller, current).await?;
+    if !right {
+        count_failure(state, keys, caller.meta.clone()).await?;
         return Err(ApiError::invalid("currentPassword: does not match"));
     }
     let hash = state.hasher.hash(new).await?;
-    let config = state.config.clone();
     state
         .tx(move |c| {
-            throttle::succeeded(c, &config, &keys)?;
+            throttle::succeeded(c, &keys)?;
             set_password(c, caller.id(), &hash)?;
             crate::db::audit::record(
                 c,
@@ -340,4 +463,26 @@ pub async fn change_password(
             Ok(())
         })
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Pending;
+
+    #[test]
+    fn an_mfa_tokens_payload_round_trips() {
+        for p in [
+            Pending {
+                client: Some("cl_abc-_1".into()),
+                ver: 3,
+            },
+            Pending {
+                client: None,
+                ver: 0,
+            },
+        ] {
+            assert_eq!(Pending::decode(&p.encode()), Some(p));
+        }
+        assert_eq!(Pending::decode("x:y"), None);
+    }
 }

@@ -1,8 +1,8 @@
-//! Brute-force protection for logins and codes: failures are counted per user (or, for an
-//! unknown name, per login string) and per client address in the database, reserved before the
-//! secret is checked, so neither parallel guesses nor several instances get more checks than
-//! the limit. The attempt that reaches the limit locks the key at once; then every attempt (even
-//! a right one) answers 429 with `Retry-After` until the lock ends.
+//! Brute-force protection for logins and codes: failures (never successes, never attempts in
+//! flight) are counted per user (or, for an unknown name, per login string) and per client
+//! address in the database, so every instance sees the same counts. The failure that reaches
+//! the limit locks the key at once; then every attempt (even a right one) answers 429 with
+//! `Retry-After` until the lock ends.
 
 use crate::config::Config;
 use crate::db::audit::Meta;
@@ -69,58 +69,74 @@ fn locked(until: i64) -> ApiError {
     }
 }
 
-/// Count this attempt. `Ok(Err(429))` when a key is locked: the caller commits (the counts must
-/// stay) and then refuses. The address is checked first, so a locked address cannot go on
-/// locking identities; then the identity at this address; then the identity itself, but only
-/// from an address the user has never logged in from: an attacker who locks a user out locks
-/// it out of new addresses only, never out of the ones it uses. A new lock is audited.
-pub fn reserve(
+/// The keys this attempt is counted against, in the order their rows are locked: the address,
+/// the identity at this address, then the identity itself, but only from an address the user
+/// has never logged in from: an attacker who locks a user out locks it out of new addresses
+/// only, never out of the ones it uses.
+fn counted<'k>(
     conn: &mut DbConn,
     config: &Config,
-    metrics: &crate::metrics::Metrics,
-    keys: &Keys,
-    meta: &Meta,
-) -> ApiResult<Result<(), ApiError>> {
-    let window = config.login_lock_secs * 1_000_000;
-    let ts = now();
+    keys: &'k Keys,
+) -> ApiResult<[(Option<&'k String>, i32, bool); 3]> {
     let known = match &keys.seen {
         Some(k) => store::exists(conn, k)?,
         None => false,
     };
-    let identity = if known { &None } else { &keys.identity };
-    let limits = [
-        (&keys.client, config.login_ip_max_failures, true),
-        (&keys.pair, config.login_max_failures, false),
+    let identity = if known { None } else { keys.identity.as_ref() };
+    Ok([
+        (keys.client.as_ref(), config.login_ip_max_failures, true),
+        (keys.pair.as_ref(), config.login_max_failures, false),
         (identity, config.login_max_failures, false),
-    ];
-    for (key, max, is_client) in limits {
+    ])
+}
+
+/// Before the secret is checked: `Ok(Err(429))` when a key this attempt counts against is
+/// locked. Only failures count (a right password never brings a lock nearer), so any number
+/// of simultaneous right logins of one user pass; parallel wrong guesses can outrun the limit
+/// by at most the hashes in flight (`HASH_QUEUE_LIMIT` per instance) before the lock holds.
+pub fn check(conn: &mut DbConn, config: &Config, keys: &Keys) -> ApiResult<Result<(), ApiError>> {
+    let ts = now();
+    for (key, _, _) in counted(conn, config, keys)? {
         let Some(k) = key else { continue };
-        match store::reserve(conn, k, max, window, window, ts)? {
-            Reserve::Locked { until } => return Ok(Err(locked(until))),
-            Reserve::Granted { locked_now: true } => {
-                let (target, account) = match (&keys.user, is_client) {
-                    (_, true) => (k.clone(), None),
-                    (Some((user, account)), false) => (user.clone(), Some(account.as_str())),
-                    (None, false) => ("unknown identity".to_string(), None),
-                };
-                crate::db::audit::record(conn, meta, "login.lockout", account, Some(&target))?;
-                metrics.lockout();
-            }
-            Reserve::Granted { locked_now: false } => {}
+        if let Some(until) = store::locked_until(conn, k, ts)? {
+            return Ok(Err(locked(until)));
         }
     }
     Ok(Ok(()))
 }
 
-/// The attempt succeeded: the identity starts afresh at this address (and everywhere, unless it
-/// is locked), the address gets its attempt back and becomes one the user logged in from. The rows are locked in `reserve`'s order
-/// (address, pair, identity): in another order, two logins of one identity from one address
-/// deadlocked on PostgreSQL, each waiting a second (`deadlock_timeout`) before one of them was
-/// aborted: a 503 after its hash was spent.
-pub fn succeeded(conn: &mut DbConn, config: &Config, keys: &Keys) -> ApiResult<()> {
-    if let Some(k) = &keys.client {
-        store::release(conn, k, config.login_ip_max_failures)?;
+/// The secret was wrong: count a failure against every key; the failure that reaches the
+/// limit locks the key at once (audited).
+pub fn failed(
+    conn: &mut DbConn,
+    config: &Config,
+    metrics: &crate::metrics::Metrics,
+    keys: &Keys,
+    meta: &Meta,
+) -> ApiResult<()> {
+    let window = config.login_lock_secs * 1_000_000;
+    let ts = now();
+    for (key, max, is_client) in counted(conn, config, keys)? {
+        let Some(k) = key else { continue };
+        if let Reserve::Granted { locked_now: true } =
+            store::reserve(conn, k, max, window, window, ts)?
+        {
+            let (target, account) = match (&keys.user, is_client) {
+                (_, true) => (k.clone(), None),
+                (Some((user, account)), false) => (user.clone(), Some(account.as_str())),
+                (None, false) => ("unknown identity".to_string(), None),
+            };
+            crate::db::audit::record(conn, meta, "login.lockout", account, Some(&target))?;
+            metrics.lockout();
+        }
     }
+    Ok(())
+}
+
+/// The attempt succeeded: the identity starts afresh at this address (and everywhere, unless
+/// it is locked) and the address becomes one the user logged in from. The address keeps its
+/// failures: logging in to one's own account must not buy a guesser a fresh budget.
+pub fn succeeded(conn: &mut DbConn, keys: &Keys) -> ApiResult<()> {
     if let Some(k) = &keys.pair {
         store::clear(conn, k)?;
     }

@@ -143,11 +143,13 @@ pub struct Introspection {
     pub sid: Option<String>,
 }
 
-/// Introspect any of accountd's tokens for an admin or the owner: `None` (inactive) for a
-/// token that does not work, or whose user the caller may not see (so nothing leaks).
+/// Introspect any of accountd's tokens for an admin or the owner (`caller`), or for a
+/// confidential OAuth client (`None`: a resource server, which sees every user): `None`
+/// (inactive) for a token that does not work, or whose user the caller may not see (so
+/// nothing leaks).
 pub async fn introspect(
     state: &AppState,
-    caller: Caller,
+    caller: Option<Caller>,
     token: String,
 ) -> ApiResult<Option<Introspection>> {
     let keys = state.keys.clone();
@@ -168,8 +170,14 @@ pub async fn introspect(
                 let Some(user) = user.filter(|_| live) else {
                     return Ok(None);
                 };
-                let Ok(user) = super::access::self_or_managed(c, &caller, Some(&user.id)) else {
-                    return Ok(None);
+                let user = match &caller {
+                    None => user,
+                    Some(caller) => {
+                        match super::access::self_or_managed(c, caller, Some(&user.id)) {
+                            Ok(user) => user,
+                            Err(_) => return Ok(None),
+                        }
+                    }
                 };
                 return Ok(Some(Introspection {
                     user,
@@ -180,7 +188,13 @@ pub async fn introspect(
                     sid: Some(row.family),
                 }));
             }
-            let Ok(user) = validate_in(c, &keys, &caller, token) else {
+            let holder = match &caller {
+                Some(caller) => validate_in(c, &keys, caller, token).ok(),
+                None => check_on(c, &keys, token, Default::default(), None)
+                    .ok()
+                    .map(|(h, _)| h.user),
+            };
+            let Some(user) = holder else {
                 return Ok(None);
             };
             if token.starts_with(PAT_PREFIX) {

@@ -411,9 +411,7 @@ fn the_oauth2_token_endpoint_speaks_rfc_6749() {
     let pw = PASSWORD.replace(' ', "+");
     let r = token_form(
         &s,
-        &format!(
-            "grant_type=password&username=owner%40example.com&password={pw}&client_id=cli&scope=x"
-        ),
+        &format!("grant_type=password&username=owner%40example.com&password={pw}&scope=x"),
     )
     .expect(200);
     assert_eq!(r.body["token_type"], "Bearer");

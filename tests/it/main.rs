@@ -2,12 +2,14 @@
 
 mod accounts;
 mod auth;
+mod clients;
 mod common;
 mod flows;
 mod fuzz;
 mod groups;
 mod keys;
 mod layers;
+mod mfa;
 mod oauth;
 mod ops;
 mod rpc;

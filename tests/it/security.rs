@@ -5,10 +5,11 @@ fn wrong(s: &TestServer, email: &str) -> u16 {
     s.try_login(email, "not the password").status
 }
 
-/// 64 parallel wrong guesses: no more than the limit ever reach the hash (the rest are 429),
-/// and then even the right password is refused until the lock ends.
+/// 64 parallel wrong guesses: every one that reaches the hash is counted, the lock holds once
+/// ten have failed (guesses in flight at that moment may still be checked, never more than the
+/// hash queue), and then even the right password is refused until the lock ends.
 #[test]
-fn parallel_guesses_lock_the_identity_after_ten_checks() {
+fn parallel_guesses_lock_the_identity_after_ten_failures() {
     // Room for every guess in the hash queue: this test is about the lock, not the queue.
     let s = TestServer::start_with(&[("HASH_QUEUE_LIMIT", "64")]);
     let statuses: Vec<u16> = std::thread::scope(|scope| {
@@ -17,16 +18,10 @@ fn parallel_guesses_lock_the_identity_after_ten_checks() {
             .collect();
         hs.into_iter().map(|h| h.join().unwrap()).collect()
     });
-    assert_eq!(
-        statuses.iter().filter(|c| **c == 401).count(),
-        10,
-        "{statuses:?}"
-    );
-    assert_eq!(
-        statuses.iter().filter(|c| **c == 429).count(),
-        54,
-        "{statuses:?}"
-    );
+    let checked = statuses.iter().filter(|c| **c == 401).count();
+    let refused = statuses.iter().filter(|c| **c == 429).count();
+    assert!(checked >= 10, "{statuses:?}");
+    assert_eq!(checked + refused, 64, "{statuses:?}");
     let r = s.try_login(OWNER_EMAIL, PASSWORD).expect(429);
     let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
     assert!(retry > 0 && retry <= 900, "{retry}");
@@ -51,15 +46,15 @@ fn parallel_guesses_lock_the_identity_after_ten_checks() {
     );
 }
 
-/// Logins of one identity from one address, all at once (fewer than the failure limit, which
-/// counts attempts in flight), all succeed: counting an attempt and clearing it after a success
-/// take the throttle rows in the same order (in opposite orders they deadlocked on PostgreSQL,
-/// and one of each pair answered 503 a second later).
+/// Twenty logins of one identity from one address, all at once (twice the failure limit: a
+/// service account shared by many workers), all succeed: only failures count toward the lock.
+/// Clearing the counts after a success takes the throttle rows in one order (in opposite
+/// orders they deadlocked on PostgreSQL, and one of each pair answered 503 a second later).
 #[test]
 fn parallel_logins_of_one_user_all_succeed() {
     let s = TestServer::start_with(&[("HASH_QUEUE_LIMIT", "64")]);
     let statuses: Vec<u16> = std::thread::scope(|scope| {
-        let hs: Vec<_> = (0..8)
+        let hs: Vec<_> = (0..20)
             .map(|_| scope.spawn(|| s.try_login(OWNER_EMAIL, PASSWORD).status))
             .collect();
         hs.into_iter().map(|h| h.join().unwrap()).collect()
