@@ -402,6 +402,15 @@ impl<'de, T: Lenient> serde::Deserialize<'de> for Field<T> {
 /// (`null` included) is a problem, and the first that is not `null` is the value (a wrong one
 /// is a problem too).
 pub fn one_of<T>(errors: &mut Vec<String>, names: Vec<(&str, Field<T>)>) -> Option<T> {
+    named_one_of(errors, names).map(|(_, v)| v)
+}
+
+/// `one_of`, with the name the value came under (so a later problem with it names the field
+/// the caller sent, not an alias).
+pub fn named_one_of<'n, T>(
+    errors: &mut Vec<String>,
+    names: Vec<(&'n str, Field<T>)>,
+) -> Option<(&'n str, T)> {
     let present: Vec<(&str, Field<T>)> = names
         .into_iter()
         .filter(|(_, f)| !matches!(f, Field::Absent))
@@ -418,7 +427,7 @@ pub fn one_of<T>(errors: &mut Vec<String>, names: Vec<(&str, Field<T>)>) -> Opti
         .into_iter()
         .find(|(_, f)| !matches!(f, Field::Null))?;
     match found {
-        Field::Value(v) => Some(v),
+        Field::Value(v) => Some((name, v)),
         Field::Bad(expected) => {
             errors.push(format!("{name}: {expected}"));
             None
@@ -427,13 +436,17 @@ pub fn one_of<T>(errors: &mut Vec<String>, names: Vec<(&str, Field<T>)>) -> Opti
     }
 }
 
-/// The fields a body does not know, each a problem; checked before any other, so a body that
-/// names an unknown field is told only that.
+/// The fields a body does not know, each a problem.
 pub fn no_unknown(unknown: &serde_json::Map<String, serde_json::Value>) -> Result<(), ApiError> {
-    super::no_errors(
-        unknown
-            .keys()
-            .map(|k| format!("{k}: unknown field"))
-            .collect(),
-    )
+    let mut errors = vec![];
+    unknown_fields(unknown, &mut errors);
+    super::no_errors(errors)
+}
+
+/// Add a problem for each field a body does not know, beside the body's other problems.
+pub fn unknown_fields(
+    unknown: &serde_json::Map<String, serde_json::Value>,
+    errors: &mut Vec<String>,
+) {
+    errors.extend(unknown.keys().map(|k| format!("{k}: unknown field")));
 }

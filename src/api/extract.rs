@@ -50,14 +50,9 @@ fn presented(req: &HttpRequest) -> Option<Presented> {
     })
 }
 
-/// What a session that must enrol a second factor may still call.
-const ENROLMENT_ROUTES: [&str; 5] = [
-    "/user/mfa/totp",
-    "/user/mfa/totp/confirm",
-    "/user/logout",
-    "/user/get",
-    "/v1/sessions",
-];
+/// What a session that must enrol a second factor may still call: nothing that reads or
+/// changes anything else.
+const ENROLMENT_ROUTES: [&str; 3] = ["/user/mfa/totp", "/user/mfa/totp/confirm", "/user/logout"];
 
 /// Where a change comes from, for the audit log.
 pub fn meta_of(req: &HttpRequest) -> Meta {

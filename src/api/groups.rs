@@ -75,7 +75,7 @@ pub async fn create(
     Ok(created(group.view()))
 }
 
-fn group_key(g: &Group) -> Cursor {
+pub(super) fn group_key(g: &Group) -> Cursor {
     Cursor {
         created: g.created,
         id: g.id.clone(),

@@ -139,7 +139,11 @@ where
                 .metrics
                 .observe(method, &route, status.as_u16(), started.elapsed());
         }
-        if status.is_server_error() {
+        if status == actix_web::http::StatusCode::SERVICE_UNAVAILABLE {
+            // A refusal (hash queue full, database away, stopping): under a flood there is one
+            // per request, so the log gets a count per interval, not a line each.
+            refusals::note(&line);
+        } else if status.is_server_error() {
             let detail = res
                 .response()
                 .error()
@@ -169,5 +173,32 @@ where
             );
         }
         Ok::<_, actix_web::Error>(res)
+    }
+}
+
+/// 503 answers, logged as a rate: at most one WARN line per `EVERY`, with the count since the
+/// last line and the latest request refused. (`/metrics` counts each in
+/// `accountd_http_requests_total{status="503"}`.)
+mod refusals {
+    use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+    const EVERY: i64 = 10;
+    static COUNT: AtomicU64 = AtomicU64::new(0);
+    static LAST: AtomicI64 = AtomicI64::new(0);
+
+    pub fn note(line: &str) {
+        COUNT.fetch_add(1, Ordering::Relaxed);
+        let now = crate::db::models::now_secs();
+        let last = LAST.load(Ordering::Relaxed);
+        if now - last >= EVERY
+            && LAST
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            let n = COUNT.swap(0, Ordering::Relaxed);
+            log::warn!(
+                "{n} request(s) answered 503 (busy or stopping) since the last such line; the latest: {line}"
+            );
+        }
     }
 }

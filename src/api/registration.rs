@@ -104,10 +104,13 @@ pub struct Code {
 
 /// The answer of a confirmation: the user, logged in.
 #[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct Confirmed {
     id: String,
     /// An access token, as a login's.
     token: String,
+    /// The session's refresh token, as a login's (for `POST /v1/auth/token`).
+    refresh_token: String,
 }
 
 /// Public: confirm a registration with its code (single use, 24 hours); answers a login.
@@ -118,7 +121,7 @@ pub struct Confirmed {
     operation_id = "confirmRegistration", security(()),
     request_body = Code,
     responses(
-        (status = 200, description = "The user id and an access token.", body = inline(Confirmed),
+        (status = 200, description = "The user id, an access token and a refresh token.", body = inline(Confirmed),
             headers(("Cache-Control" = String, description = "`no-store`"))),
         (status = 403, response = crate::openapi::Forbidden),
         (status = 429, response = crate::openapi::TooMany),
@@ -135,6 +138,7 @@ pub async fn confirm(
     Ok(super::no_store(HttpResponse::Ok().json(Confirmed {
         id: s.user.id,
         token: s.token,
+        refresh_token: s.refresh_token,
     })))
 }
 

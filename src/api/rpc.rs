@@ -8,7 +8,7 @@ use crate::auth::Caller;
 use crate::db::audit::Meta;
 use crate::domain::Role;
 use crate::error::{ApiError, ApiResult};
-use crate::pagination::{PageRequest, MAX_LIMIT};
+use crate::pagination::{Cursor, Direction, PageRequest, MAX_LIMIT};
 use crate::service::{groups, registration, sessions, tokens, users};
 use crate::state::AppState;
 use actix_web::dev::Payload;
@@ -124,9 +124,9 @@ const PREFIX: &str = "/v1/Account.";
 /// `ConfirmUserRegistration {code}` → `{id, token}`; `CreateUser {id?, email, name?, password}`;
 /// `GetInfo {id | name}` → User; `UserExists {id | name}` → `{exists}`;
 /// `CreateToken {account?, description}` → the token string; `ListTokens {account?}` → array of
-/// TokenInfo (at most 1000); `RevokeToken {id}`; `ValidateToken {token}` → `{id}`;
+/// TokenInfo (all of them); `RevokeToken {id}`; `ValidateToken {token}` → `{id}`;
 /// `CreateGroup {id, labels?}`; `DeleteGroup {id}`; `ListGroups {account?, labels?}` → array of
-/// Group (at most 1000); `SetMembership {account, group, roles}`;
+/// Group (all of them); `SetMembership {account, group, roles}`;
 /// `GetMembership {account, group}` → array of role names.
 ///
 /// The body is read as JSON whatever its `Content-Type`. A frame that cannot be read (not JSON,
@@ -299,8 +299,26 @@ async fn dispatch(
     }
 }
 
-fn first_page() -> PageRequest {
-    PageRequest::first(MAX_LIMIT)
+/// Every row of a list, a page of `MAX_LIMIT` at a time: an RPC list answers one whole array,
+/// so it must never stop short at a page's end.
+async fn whole_list<T, F, Fut>(key: fn(&T) -> Cursor, mut page_of: F) -> ApiResult<Vec<T>>
+where
+    F: FnMut(PageRequest) -> Fut,
+    Fut: std::future::Future<Output = ApiResult<Vec<T>>>,
+{
+    let mut all = Vec::new();
+    let mut page = PageRequest::first(MAX_LIMIT);
+    loop {
+        let mut rows = page_of(page.clone()).await?;
+        let more = rows.len() as i64 > page.limit;
+        rows.truncate(page.limit as usize);
+        let last = rows.last().map(key);
+        all.extend(rows);
+        match last {
+            Some(after) if more => page.direction = Direction::Forward(Some(after)),
+            _ => return Ok(all),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -445,7 +463,10 @@ struct AccountArgs {
 fn list_tokens(state: &AppState, caller: Caller, a: Value) -> Outcome<'_> {
     Box::pin(async move {
         let a: AccountArgs = args(a)?;
-        let list = tokens::list(state, caller, a.account, first_page()).await?;
+        let list = whole_list(super::tokens::pat_key, |page| {
+            tokens::list(state, caller.clone(), a.account.clone(), page)
+        })
+        .await?;
         to_json(list.iter().map(|p| p.view()).collect::<Vec<_>>())
     })
 }
@@ -525,7 +546,11 @@ fn list_groups(state: &AppState, caller: Caller, a: Value) -> Outcome<'_> {
         super::no_errors(errors)?;
         // `account` is a user id; omitted, the caller is implied.
         let member = a.account.unwrap_or_else(|| caller.id().to_string());
-        let list = groups::list(state, caller, None, Some(member), labels, first_page()).await?;
+        let list = whole_list(super::groups::group_key, |page| {
+            let (caller, member, labels) = (caller.clone(), member.clone(), labels.clone());
+            groups::list(state, caller, None, Some(member), labels, page)
+        })
+        .await?;
         to_json(list.iter().map(|g| g.view()).collect::<Vec<_>>())
     })
 }

@@ -146,7 +146,7 @@ pub async fn create(
     })))
 }
 
-fn pat_key(p: &Pat) -> Cursor {
+pub(super) fn pat_key(p: &Pat) -> Cursor {
     Cursor {
         created: p.created,
         id: p.id.clone(),

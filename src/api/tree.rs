@@ -1,7 +1,7 @@
 //! The account tree and its seats: children, descendants, child accounts, the curl-style edit
 //! of seats and suspension, and seat tokens.
 
-use super::body::{no_unknown, one_of, Field, Fields, Json};
+use super::body::{named_one_of, one_of, unknown_fields, Field, Fields, Json};
 use super::extract::NoQuery;
 use super::extract::{Admin, Owner};
 use super::page::{query, NoParams, Page};
@@ -196,12 +196,12 @@ pub struct CreateChild {
 }
 
 impl CreateChild {
-    /// The new account this body asks for: unknown fields alone, else every problem at once.
+    /// The new account this body asks for, or every problem at once (unknown fields included).
     fn checked(self) -> ApiResult<NewAccount> {
-        no_unknown(&self.unknown)?;
         let mut errors = vec![];
+        unknown_fields(&self.unknown, &mut errors);
         let e = &mut errors;
-        let name = one_of(
+        let name = named_one_of(
             e,
             vec![("name", self.name), ("account_name", self.account_name)],
         );
@@ -210,15 +210,16 @@ impl CreateChild {
             ("deviceSeats", self.device_seats),
             ("device_seats", self.device_seats_alias),
         ];
-        let seats = one_of(e, seats.into()).unwrap_or(0);
+        let (seats_field, seats) = named_one_of(e, seats.into()).unwrap_or(("deviceSeats", 0));
         let id = one_of(e, vec![("id", self.id)]);
         let suspended = one_of(e, vec![("suspended", self.suspended)]).unwrap_or(false);
         match &name {
-            Some(n) => check_name(n, "name", &mut errors),
+            Some((field, n)) => check_name(n, field, &mut errors),
             None => errors.push("name: is required".into()),
         }
+        let name = name.map(|(_, n)| n);
         let email = email.and_then(|e| problem(&mut errors, "email", Email::parse(e)));
-        let seats = problem(&mut errors, "deviceSeats", Seats::parse(seats));
+        let seats = problem(&mut errors, seats_field, Seats::parse(seats));
         let id = chosen_or_new(id.as_deref(), "id", &mut errors);
         no_errors(errors)?;
         Ok(NewAccount {
@@ -291,12 +292,12 @@ pub struct EditAccount {
 }
 
 impl EditAccount {
-    /// The change this body asks for: unknown fields alone, else every problem at once.
+    /// The change this body asks for, or every problem at once (unknown fields included).
     fn checked(self) -> ApiResult<service::AccountEdit> {
-        no_unknown(&self.unknown)?;
         let mut errors = vec![];
+        unknown_fields(&self.unknown, &mut errors);
         let e = &mut errors;
-        let name = one_of(
+        let name = named_one_of(
             e,
             vec![("name", self.name), ("account_name", self.account_name)],
         );
@@ -304,12 +305,13 @@ impl EditAccount {
             ("deviceSeats", self.device_seats),
             ("device_seats", self.device_seats_alias),
         ];
-        let seats = one_of(e, seats.into());
+        let seats = named_one_of(e, seats.into());
         let suspended = one_of(e, vec![("suspended", self.suspended)]);
-        if let Some(n) = &name {
-            check_name(n, "account_name", &mut errors);
+        if let Some((field, n)) = &name {
+            check_name(n, field, &mut errors);
         }
-        let seats = seats.and_then(|s| problem(&mut errors, "device_seats", Seats::parse(s)));
+        let name = name.map(|(_, n)| n);
+        let seats = seats.and_then(|(field, s)| problem(&mut errors, field, Seats::parse(s)));
         no_errors(errors)?;
         Ok(service::AccountEdit {
             name,

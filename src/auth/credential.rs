@@ -135,7 +135,7 @@ async fn check(
     } = presented;
     if token.starts_with(PAT_PREFIX) {
         return store
-            .run(move |conn| check_pat(conn, &token, meta, about))
+            .run(move |conn| check_pat(conn, &token, meta, about, true))
             .await;
     }
     let claims = claims_or_reload(store, keys, &token).await?;
@@ -198,9 +198,28 @@ pub fn check_on(
     about: Option<String>,
 ) -> ApiResult<(Caller, About)> {
     if token.starts_with(PAT_PREFIX) {
-        return check_pat(conn, token, meta, about);
+        return check_pat(conn, token, meta, about, true);
     }
-    check_jwt(conn, jwt_claims(keys, token)?, meta, about)
+    // The routes that check a credential here serve no session that may only enrol.
+    let claims = jwt_claims(keys, token)?;
+    if claims.enrol_only {
+        return Err(ApiError::forbidden(ENROL_FIRST));
+    }
+    check_jwt(conn, claims, meta, about)
+}
+
+/// Whose a token is, if it works: `check_on` for a token someone else presents to be
+/// checked (validation, introspection). That is not a use of it: its `lastUsed` stays.
+pub fn inspect_on(conn: &mut DbConn, keys: &Keys, token: &str) -> ApiResult<(Caller, About)> {
+    if token.starts_with(PAT_PREFIX) {
+        return check_pat(conn, token, Meta::default(), None, false);
+    }
+    // A token that may only enrol a second factor is no credential to anyone else.
+    let claims = jwt_claims(keys, token)?;
+    if claims.enrol_only {
+        return Err(ApiError::unauthorized("token not valid"));
+    }
+    check_jwt(conn, claims, Meta::default(), None)
 }
 
 /// The rest of an access token's check, once its signature has: one statement.
@@ -288,6 +307,8 @@ fn check_pat(
     token: &str,
     meta: Meta,
     account: Option<String>,
+    // Whether this check is a use of the token (its holder presenting it).
+    used: bool,
 ) -> ApiResult<(Caller, About)> {
     let invalid = || ApiError::unauthorized("invalid or expired token");
     let (id, secret) = split_credential(token, PAT_PREFIX).ok_or_else(invalid)?;
@@ -307,7 +328,7 @@ fn check_pat(
     };
     let (user, about) = judge(users::for_credential(conn, &check)?, pat.token_version)?;
     // lastUsed at most once a minute, so reads do not become a write storm.
-    if pat.last_used.is_none_or(|t| ts - t >= 60_000_000) {
+    if used && pat.last_used.is_none_or(|t| ts - t >= 60_000_000) {
         pats::touch(conn, &pat.id, ts)?;
     }
     let credential = Credential::Pat { id: pat.id };

@@ -69,6 +69,14 @@ pub fn delete(conn: &mut DbConn, account_id: &str, id: &str) -> QueryResult<bool
         .map(|n| n == 1)
 }
 
+/// Whether the account has any group.
+pub fn any_in(conn: &mut DbConn, account_id: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        groups::table.filter(groups::account_id.eq(account_id)),
+    ))
+    .get_result(conn)
+}
+
 pub fn delete_all(conn: &mut DbConn, account_id: &str) -> QueryResult<()> {
     diesel::delete(memberships::table.filter(memberships::account_id.eq(account_id)))
         .execute(conn)?;

@@ -16,6 +16,15 @@ pub struct TotpRow {
     pub created: i64,
 }
 
+/// Hold the user's TOTP row until the transaction ends: second-factor checks of one user take
+/// turns, so each sees the failures counted before it (on every instance).
+pub fn lock(conn: &mut DbConn, user_id: &str) -> QueryResult<()> {
+    diesel::update(dsl::mfa_totp.find(user_id))
+        .set(dsl::last_step.eq(dsl::last_step))
+        .execute(conn)
+        .map(|_| ())
+}
+
 pub fn find(conn: &mut DbConn, user_id: &str) -> QueryResult<Option<TotpRow>> {
     dsl::mfa_totp
         .find(user_id)
@@ -47,11 +56,14 @@ pub fn put_pending(conn: &mut DbConn, user_id: &str, secret: &str, now: i64) -> 
         .map(|_| ())
 }
 
-/// Record `step` as used, only if it is after the last one used: false when another request
-/// used this step (or a later one) first, on any instance. With `confirm`, TOTP turns on.
-pub fn use_step(conn: &mut DbConn, user_id: &str, step: i64, confirm: bool) -> QueryResult<bool> {
+/// Record `step` as used, only if it is after the last one used and the secret is still the
+/// one the code was checked against: false when another request used this step (or a later
+/// one) first, on any instance, or a new enrolment replaced the secret. With `confirm`, TOTP
+/// turns on.
+pub fn use_step(conn: &mut DbConn, row: &TotpRow, step: i64, confirm: bool) -> QueryResult<bool> {
     let target = dsl::mfa_totp
-        .find(user_id)
+        .find(&row.user_id)
+        .filter(dsl::secret.eq(&row.secret))
         .filter(dsl::last_step.lt(step))
         .filter(dsl::confirmed.eq(!confirm));
     diesel::update(target)

@@ -51,6 +51,34 @@ thread_local! {
     /// SQLite: this worker's connection, with the URL it was opened for.
     static SQLITE: std::cell::RefCell<Option<(String, super::DbConn)>> =
         const { std::cell::RefCell::new(None) };
+    /// SQLite: when opening this worker's connection last failed.
+    static SQLITE_DOWN: std::cell::RefCell<Backoff> = std::cell::RefCell::default();
+}
+
+/// When a worker's own connection that failed to open may be tried again (every
+/// `RETRY_AFTER`), and whether a failure is news for the log (the first since it last worked).
+#[derive(Default)]
+struct Backoff {
+    since: Option<Instant>,
+    told: bool,
+}
+
+impl Backoff {
+    fn may_try(&self, now: Instant) -> bool {
+        self.since
+            .is_none_or(|t| now.saturating_duration_since(t) >= RETRY_AFTER)
+    }
+
+    /// An attempt failed: true when the log should hear of it.
+    fn failed(&mut self, now: Instant) -> bool {
+        self.since = Some(now);
+        !std::mem::replace(&mut self.told, true)
+    }
+
+    /// An attempt worked: true when it had been failing.
+    fn worked(&mut self) -> bool {
+        std::mem::take(self).told
+    }
 }
 
 /// Where the workers' connections go.
@@ -169,17 +197,49 @@ async fn postgres_batch(url: &str, checks: &[Check]) -> Option<Vec<Option<Creden
     }
 }
 
+/// SQLite: open this worker's connection, unless the last attempt failed less than
+/// `RETRY_AFTER` ago (a file that cannot be opened must not cost every batch a try). A failure
+/// is logged once, until an open works again.
+fn open_sqlite(url: &str) -> Option<super::DbConn> {
+    use diesel::connection::SimpleConnection;
+    let now = Instant::now();
+    if !SQLITE_DOWN.with_borrow(|b| b.may_try(now)) {
+        return None;
+    }
+    let opened = super::establish(url)
+        .map_err(|e| e.to_string())
+        .and_then(|mut c| {
+            // Never sleep on the worker: a busy file sends the batch to the pool instead.
+            c.batch_execute("PRAGMA busy_timeout = 0")
+                .map(|_| c)
+                .map_err(|e| e.to_string())
+        });
+    match opened {
+        Ok(conn) => {
+            if SQLITE_DOWN.with_borrow_mut(Backoff::worked) {
+                log::info!("the worker's SQLite connection opened again");
+            }
+            Some(conn)
+        }
+        Err(e) => {
+            if SQLITE_DOWN.with_borrow_mut(|b| b.failed(now)) {
+                log::warn!(
+                    "opening the worker's SQLite connection failed, using the pool and trying again every {} s: {e}",
+                    RETRY_AFTER.as_secs()
+                );
+            }
+            None
+        }
+    }
+}
+
 /// SQLite: the batch in one read transaction on this worker's connection. `None` when it
 /// could not be checked here: the connection is then dropped.
 fn sqlite_batch(url: &str, checks: &[Check]) -> Option<Vec<Option<CredentialCheck>>> {
-    use diesel::connection::SimpleConnection;
     use diesel::Connection;
     SQLITE.with_borrow_mut(|slot| {
         if slot.as_ref().is_none_or(|(u, _)| u != url) {
-            let mut conn = super::establish(url).ok()?;
-            // Never sleep on the worker: a busy file sends the batch to the pool instead.
-            conn.batch_execute("PRAGMA busy_timeout = 0").ok()?;
-            *slot = Some((url.to_string(), conn));
+            *slot = Some((url.to_string(), open_sqlite(url)?));
         }
         let (_, conn) = slot.as_mut()?;
         let found = conn.transaction(|conn| {
@@ -197,4 +257,26 @@ fn sqlite_batch(url: &str, checks: &[Check]) -> Option<Vec<Option<CredentialChec
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Backoff, RETRY_AFTER};
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn a_failed_open_waits_before_the_next_try_and_is_told_once() {
+        let mut b = Backoff::default();
+        let t0 = Instant::now();
+        assert!(b.may_try(t0));
+        assert!(b.failed(t0), "the first failure is news");
+        assert!(!b.may_try(t0 + Duration::from_secs(1)));
+        assert!(b.may_try(t0 + RETRY_AFTER));
+        assert!(!b.failed(t0 + RETRY_AFTER), "the second is not");
+        assert!(!b.may_try(t0 + RETRY_AFTER + Duration::from_secs(4)));
+        assert!(b.worked(), "it had been failing");
+        assert!(b.may_try(t0 + RETRY_AFTER));
+        assert!(!b.worked());
+        assert!(b.failed(t0), "a new outage is news again");
+    }
 }

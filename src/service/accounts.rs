@@ -218,6 +218,9 @@ fn delete_in(conn: &mut DbConn, caller: &Caller, id: &str) -> ApiResult<()> {
     if account.used_devices > 0 {
         return Err(ApiError::conflict("account still has devices"));
     }
+    if crate::db::groups::any_in(conn, &account.id)? {
+        return Err(ApiError::conflict("account still has groups"));
+    }
     if let Some(parent) = &account.parent_id {
         store::add_seats(conn, parent, account.device_seats)?;
     }

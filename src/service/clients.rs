@@ -61,12 +61,13 @@ pub async fn list(
 pub async fn delete(state: &AppState, owner: Caller, id: String) -> ApiResult<()> {
     state
         .tx(move |c| {
-            if store::delete(c, &id)? == 0 {
-                return Err(ApiError::not_found("no such client"));
-            }
             for session in crate::db::sessions::ids_of_client(c, &id)? {
                 crate::db::refresh::delete_family(c, &session)?;
                 crate::db::sessions::delete(c, &session)?;
+            }
+            // Last: the sessions name it (a login racing this fails on that key).
+            if store::delete(c, &id)? == 0 {
+                return Err(ApiError::not_found("no such client"));
             }
             crate::db::audit::record(c, &owner.meta, "client.delete", None, Some(&id))?;
             Ok(())

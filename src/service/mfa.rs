@@ -92,7 +92,7 @@ pub async fn confirm(state: &AppState, caller: Caller, code: String) -> ApiResul
             let secret = secret_of(kek.as_ref(), &row)?;
             let step = totp::matching_step(&secret, &code, now_secs(), row.last_step)
                 .ok_or_else(wrong_code)?;
-            if !store::use_step(c, caller.id(), step, true)? {
+            if !store::use_step(c, &row, step, true)? {
                 return Err(wrong_code());
             }
             let codes = totp::recovery_codes();
@@ -129,7 +129,7 @@ fn second_factor(
         Factor::Code(code) => {
             let secret = secret_of(kek, &row)?;
             match totp::matching_step(&secret, code, now_secs(), row.last_step) {
-                Some(step) => Ok(store::use_step(conn, user_id, step, false)?),
+                Some(step) => Ok(store::use_step(conn, &row, step, false)?),
                 None => Ok(false),
             }
         }
@@ -154,6 +154,7 @@ pub async fn disable(
     state
         .tx(move |c| {
             let meta = &caller.meta;
+            store::lock(c, caller.id())?;
             if !store::is_on(c, caller.id())? {
                 return Ok(Err(ApiError::conflict("TOTP is not on")));
             }
@@ -229,6 +230,13 @@ pub async fn complete_login(
             if pending.client != client {
                 return Ok(Err(bad_mfa_token()));
             }
+            // One check of this user's second factor at a time: the lock's and the token's
+            // counts are read after the last failure was written, so parallel guesses get no
+            // more checks than the limits.
+            store::lock(c, &user.id)?;
+            let Some(row) = codes::peek(c, Kind::Mfa, &token)? else {
+                return Ok(Err(bad_mfa_token()));
+            };
             let keys = throttle::Keys::login("", Some(&user), meta.ip.as_deref());
             if let Err(locked) = throttle::check(c, &config, &keys)? {
                 return Ok(Err(locked));

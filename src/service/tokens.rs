@@ -2,7 +2,7 @@
 //! role, ending with the user's other credentials (removal, role or password change).
 
 use super::access::{managed_user, visible_user};
-use crate::auth::credential::check_on;
+use crate::auth::credential::inspect_on;
 use crate::auth::jwt::Keys;
 use crate::auth::{Caller, PAT_PREFIX};
 use crate::db::audit::Meta;
@@ -119,8 +119,7 @@ pub async fn validate(state: &AppState, caller: Caller, token: String) -> ApiRes
 
 fn validate_in(conn: &mut DbConn, keys: &Keys, caller: &Caller, token: &str) -> ApiResult<User> {
     let invalid = || ApiError::unauthorized("token not valid");
-    let (holder, _) =
-        check_on(conn, keys, token.trim(), Default::default(), None).map_err(|_| invalid())?;
+    let (holder, _) = inspect_on(conn, keys, token.trim()).map_err(|_| invalid())?;
     let allowed = holder.user.id == caller.id()
         || caller.role() == Role::Owner
         || (caller.role() == Role::Admin
@@ -190,9 +189,7 @@ pub async fn introspect(
             }
             let holder = match &caller {
                 Some(caller) => validate_in(c, &keys, caller, token).ok(),
-                None => check_on(c, &keys, token, Default::default(), None)
-                    .ok()
-                    .map(|(h, _)| h.user),
+                None => inspect_on(c, &keys, token).ok().map(|(h, _)| h.user),
             };
             let Some(user) = holder else {
                 return Ok(None);

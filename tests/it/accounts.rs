@@ -327,6 +327,19 @@ fn delete_takes_only_empty_descendants_and_returns_their_seats() {
         .delete(&format!("/v1/accounts/{busy}"), &admin)
         .expect(409);
     assert_eq!(r.body["error"], "account still has users");
+    // A group keeps an account too, and says so (issue 21: it was a generic foreign-key 409).
+    s.post(
+        "/v1/groups",
+        &admin,
+        json!({"id": "crew", "accountId": grandchild}),
+    )
+    .expect(201);
+    let r = s
+        .delete(&format!("/v1/accounts/{grandchild}"), &admin)
+        .expect(409);
+    assert_eq!(r.body["error"], "account still has groups");
+    s.delete(&format!("/v1/groups/crew?accountId={grandchild}"), &admin)
+        .expect(204);
     s.delete(&format!("/v1/accounts/{grandchild}"), &admin)
         .expect(204);
     s.delete(&format!("/v1/accounts/{child}"), &admin)

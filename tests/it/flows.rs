@@ -43,6 +43,12 @@ fn registration_mails_a_code_that_confirms_and_logs_in_once() {
         .expect(200);
     assert_eq!(r.body["id"], id.as_str());
     let token = r.body["token"].as_str().unwrap().to_string();
+    // The session's refresh token comes back too, as a login's (issue 21: it was made and lost).
+    let refresh = r.body["refreshToken"].as_str().unwrap();
+    let form = format!("grant_type=refresh_token&refresh_token={refresh}");
+    let ct = Some("application/x-www-form-urlencoded");
+    s.raw("POST", "/v1/auth/token", None, ct, Some(form))
+        .expect(200);
     let me = s.post("/user/get", &token, json!({})).expect(200);
     assert_eq!(
         (me.body["role"].as_str(), me.body["verified"].as_bool()),

@@ -286,7 +286,18 @@ fn an_account_that_requires_mfa_lets_its_users_only_enrol() {
         "{}",
         r.body
     );
-    s.post("/user/get", &limited, json!({})).expect(200);
+    s.post("/user/get", &limited, json!({})).expect(403);
+    s.get(&format!("/v1/accounts/{child}/plan"), &limited)
+        .expect(403);
+    // Nor is it a credential to anyone else.
+    let v = s
+        .post(
+            "/v1/tokens/validate",
+            &s.owner_token,
+            json!({"token": limited}),
+        )
+        .expect(401);
+    assert!(v.body["error"].is_string());
     let (secret, _) = enable(&s, &limited);
     // Confirmed in this session: its refresh gives whole tokens.
     let r = s
@@ -312,4 +323,28 @@ fn an_account_that_requires_mfa_lets_its_users_only_enrol() {
         json!({"requireMfa": false}),
     )
     .expect(200);
+}
+
+/// Parallel guesses at one MFA token get no more checks than its five: a user's second-factor
+/// checks take turns, so each sees the failures before it.
+#[test]
+fn parallel_code_guesses_get_five_checks_per_token() {
+    let s = TestServer::start_with(&[("LOGIN_MAX_FAILURES", "100")]);
+    let (_, email, token) = user(&s, "user");
+    enable(&s, &token);
+    let t = mfa_token(&s, &email);
+    let answers: Vec<String> = std::thread::scope(|scope| {
+        let hs: Vec<_> = (0..20)
+            .map(|_| {
+                let (s, t) = (&s, &t);
+                scope.spawn(move || {
+                    let r = second_step(s, t, "code", "000000").expect(401);
+                    r.body["error"].as_str().unwrap().to_string()
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let checked = answers.iter().filter(|a| *a == "invalid code").count();
+    assert_eq!(checked, 5, "{answers:?}");
 }

@@ -451,3 +451,59 @@ fn sigterm_stops_accepting_answers_not_ready_and_finishes_what_is_in_flight() {
         p.log()
     );
 }
+
+/// Refused logins under a flood (503: the hash queue is full) are logged as a rate, one WARN
+/// line with a count, never an ERROR line each; `/metrics` counts every one (issue 21).
+#[test]
+fn refusals_under_a_flood_are_logged_as_a_count() {
+    let s = TestServer::start();
+    let p = crate::common::Process::start(
+        &s.db.url,
+        &[
+            ("BCRYPT_COST", "11"),
+            ("HASH_QUEUE_LIMIT", "0"),
+            ("LOGIN_IP_MAX_FAILURES", "1000"),
+        ],
+    );
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let hs: Vec<_> = (0..16)
+            .map(|i| {
+                let (agent, base) = (&agent, &p.base);
+                scope.spawn(move || {
+                    agent
+                        .post(format!("{base}/user/login"))
+                        .send_json(
+                            json!({"email": format!("f{i}@example.com"), "password": "nope nope"}),
+                        )
+                        .unwrap()
+                        .status()
+                        .as_u16()
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let refused = statuses.iter().filter(|c| **c == 503).count();
+    assert!(refused >= 2, "{statuses:?}");
+    let log = p.log();
+    assert!(!log.contains("ERROR"), "{log}");
+    let lines = log.lines().filter(|l| l.contains("answered 503")).count();
+    assert_eq!(lines, 1, "{log}");
+    let metrics = agent
+        .get(format!("{}/metrics", p.base))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    let counted: f64 = metrics
+        .lines()
+        .filter(|l| l.starts_with("accountd_http_requests_total") && l.contains("status=\"503\""))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    assert_eq!(counted as usize, refused, "{metrics}");
+}

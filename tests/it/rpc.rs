@@ -604,3 +604,42 @@ fn public_methods_ignore_stale_credentials() {
     );
     assert_eq!(err(&s, Some(&stale), "ListTokens", json!({})), 401);
 }
+
+/// `ListTokens` and `ListGroups` answer every item, past the 1,000 of one page (issue 21: they
+/// stopped at 1,000 without saying so).
+#[test]
+fn rpc_lists_answer_every_item_past_one_page() {
+    let s = TestServer::start();
+    let (acc, admin) = admin(&s);
+    let (uid, user) = s.user(&acc, "user");
+    const N: usize = 1001;
+    std::thread::scope(|scope| {
+        for part in 0..4 {
+            let (s, admin, user, uid) = (&s, &admin, &user, &uid);
+            scope.spawn(move || {
+                for i in (part..N).step_by(4) {
+                    s.post("/v1/tokens", user, json!({"description": format!("t{i}")}))
+                        .expect(201);
+                    s.post("/v1/groups", admin, json!({"id": format!("g{i}")}))
+                        .expect(201);
+                    s.put(
+                        &format!("/v1/groups/g{i}/members/{uid}"),
+                        admin,
+                        json!({"roles": ["viewer"]}),
+                    )
+                    .expect(204);
+                }
+            });
+        }
+    });
+    let tokens = ok(&s, Some(&user), "ListTokens", json!({}));
+    assert_eq!(tokens.as_array().unwrap().len(), N);
+    let groups = ok(&s, Some(&user), "ListGroups", json!({}));
+    let names: std::collections::HashSet<&str> = groups
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), N);
+}

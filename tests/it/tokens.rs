@@ -178,6 +178,25 @@ fn admins_mint_and_list_tokens_for_their_tree_only() {
         json!({"token": "pat_garbage"}),
     )
     .expect(401);
+    // A validation is not a use: a token only validated (by an admin, or refused to someone
+    // outside its tree) was never used (issue 21).
+    let fresh = s
+        .post("/v1/tokens", &user, json!({"description": "fresh"}))
+        .expect(201)
+        .body["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    s.post("/v1/tokens/validate", &admin, json!({"token": fresh}))
+        .expect(200);
+    s.post("/v1/tokens/validate", &other_user, json!({"token": fresh}))
+        .expect(401);
+    let list = s.get("/v1/tokens?filter=fresh", &user).expect(200).body;
+    assert_eq!(
+        list["data"][0]["lastUsed"],
+        serde_json::Value::Null,
+        "{list}"
+    );
     // An access token validates too.
     assert_eq!(
         s.post("/v1/tokens/validate", &user, json!({"token": user}))

@@ -919,3 +919,66 @@ fn curl_style_bodies_refuse_repeated_names_and_bad_utf8() {
         .expect(201);
     assert_eq!(ok.body["name"], "Café Ltd");
 }
+
+/// Problems name the field the caller sent (`name`, not its alias `account_name`), and a body
+/// with an unknown field still has its other problems reported (issue 21).
+#[test]
+fn curl_style_problems_name_the_field_sent_and_come_all_at_once() {
+    let s = TestServer::start();
+    let parent = account_with_seats(&s, "Parent", 10);
+    let (_, admin) = s.user(&parent, "admin");
+    let child = s.child(&parent, "Child", 2);
+    let edit = format!("/v1/accounts/{child}");
+    let r = s
+        .post(&edit, &admin, json!({"name": " ", "deviceSeats": -1}))
+        .expect(400);
+    assert_eq!(r.errors().len(), 2, "{:?}", r.errors());
+    assert!(
+        r.errors()[0].starts_with("deviceSeats: "),
+        "{:?}",
+        r.errors()
+    );
+    assert!(r.errors()[1].starts_with("name: "), "{:?}", r.errors());
+    let r = s
+        .form("POST", &edit, &admin, "account_name=+&device_seats=-1")
+        .expect(400);
+    assert!(
+        r.errors()[0].starts_with("account_name: "),
+        "{:?}",
+        r.errors()
+    );
+    assert!(
+        r.errors()[1].starts_with("device_seats: "),
+        "{:?}",
+        r.errors()
+    );
+    let children = format!("/v1/accounts/{parent}/children");
+    let r = s
+        .post(&children, &admin, json!({"name": "", "device_seats": -2}))
+        .expect(400);
+    assert!(
+        r.errors()[0].starts_with("device_seats: "),
+        "{:?}",
+        r.errors()
+    );
+    assert!(r.errors()[1].starts_with("name: "), "{:?}", r.errors());
+    // An unknown field beside a type error: both are reported.
+    let r = s
+        .form("POST", &edit, &admin, "device_seats=many&colour=red")
+        .expect(400);
+    assert_eq!(r.errors().len(), 2, "{:?}", r.errors());
+    assert!(r
+        .errors()
+        .iter()
+        .any(|e| e.starts_with("colour: unknown field")));
+    assert!(r.errors().iter().any(|e| e.starts_with("device_seats: ")));
+    let r = s
+        .form(
+            "POST",
+            &children,
+            &admin,
+            "name=X&device_seats=many&colour=red",
+        )
+        .expect(400);
+    assert_eq!(r.errors().len(), 2, "{:?}", r.errors());
+}

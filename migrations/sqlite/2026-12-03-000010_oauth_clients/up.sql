@@ -9,6 +9,6 @@ CREATE TABLE oauth_clients (
 );
 CREATE INDEX oauth_clients_by_created ON oauth_clients (created, id);
 -- The client a session's tokens were issued to: its refresh token works for that client only,
--- and deleting the client ends its sessions.
-ALTER TABLE sessions ADD COLUMN client_id TEXT;
+-- and deleting the client ends its sessions (a login racing the deletion fails on the key).
+ALTER TABLE sessions ADD COLUMN client_id TEXT REFERENCES oauth_clients (id);
 CREATE INDEX sessions_by_client ON sessions (client_id);
