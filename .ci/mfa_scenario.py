@@ -38,14 +38,15 @@ totp = pyotp.parse_uri(enrolment["otpauthUri"])
 expect(totp.secret == enrolment["secret"] and totp.digits == 6 and totp.interval == 30,
        f"pyotp read {enrolment['otpauthUri']} differently")
 expect(enrolment["qrSvg"].lstrip().startswith("<?xml") or "<svg" in enrolment["qrSvg"], "no SVG QR code")
-codes = post("/user/mfa/totp/confirm", {"code": totp.now()}, token)["recoveryCodes"]
+first = totp.now()  # replayed below as is: recomputed, it could be the next step's code
+codes = post("/user/mfa/totp/confirm", {"code": first}, token)["recoveryCodes"]
 expect(len(codes) == 10, f"{len(codes)} recovery codes")
 print("pyotp: enrolled and confirmed with pyotp's code")
 
 challenge = post("/user/login", {"email": email, "password": password})
 expect(challenge.get("mfaRequired") is True and "token" not in challenge, f"login answered {challenge}")
 # The code of the step used to confirm is spent: a replay is refused; the next step's passes.
-post("/user/login/mfa", {"mfaToken": challenge["mfaToken"], "code": totp.now()}, status=401)
+post("/user/login/mfa", {"mfaToken": challenge["mfaToken"], "code": first}, status=401)
 later = totp.at(time.time() + 30)
 session = post("/user/login/mfa", {"mfaToken": challenge["mfaToken"], "code": later})
 expect(requests.get(f"{API}/v1/sessions", headers={"Authorization": f"Bearer {session['token']}"}).status_code == 200,
@@ -60,8 +61,8 @@ expect(r.status_code == 400 and r.json().get("error") == "invalid_grant", f"a re
 mfa_token = requests.post(f"{API}/v1/auth/token", data={"grant_type": "password", "username": email,
                                                        "password": password}).json()["mfa_token"]
 r = requests.post(f"{API}/v1/auth/token", data={"grant_type": "http://auth0.com/oauth/grant-type/mfa-otp",
-                                                "mfa_token": mfa_token, "otp": totp.at(time.time() + 60)})
-expect(r.status_code == 400, "a code two steps ahead was accepted")
+                                                "mfa_token": mfa_token, "otp": totp.at(time.time() + 90)})
+expect(r.status_code == 400, "a code three steps ahead was accepted")
 r = requests.post(f"{API}/v1/auth/token", data={"grant_type": "http://auth0.com/oauth/grant-type/mfa-recovery-code",
                                                 "mfa_token": mfa_token, "recovery_code": codes[0]})
 expect(r.status_code == 200 and r.json().get("access_token"), f"the recovery-code grant answered {r.status_code} {r.text}")

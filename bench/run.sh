@@ -213,5 +213,6 @@ echo "P4 $BACKEND: descendants of a $((SMALL + 1))-account tree ${DESC}s (median
 fi
 
 RSS_LOAD=${RSS_LOAD:-$(hwm)}
-want P5 && \
-echo "P5 $BACKEND: RSS idle ${RSS_IDLE} MB (target < 30), peak under load ${RSS_LOAD} MB (target < 64)"
+if want P5; then
+    echo "P5 $BACKEND: RSS idle ${RSS_IDLE} MB (target < 30), peak under load ${RSS_LOAD} MB (target < 64)"
+fi

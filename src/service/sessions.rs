@@ -71,7 +71,12 @@ pub async fn login(
     client: Option<String>,
 ) -> ApiResult<LoggedIn> {
     let answer = password_login(state, identity, password, meta, client).await;
-    state.metrics.login(crate::metrics::login_outcome(&answer));
+    let outcome = match &answer {
+        // The login is not over: its second step is counted when it ends.
+        Ok(LoggedIn::MfaRequired(_)) => "mfa_required",
+        other => crate::metrics::login_outcome(other),
+    };
+    state.metrics.login(outcome);
     answer
 }
 

@@ -88,12 +88,10 @@ fn enrolment_then_two_step_login_with_each_code_once() {
         "{:?}",
         wrong.errors()
     );
+    // The exact code used here is replayed below (recomputed, it could be the next step's).
+    let first = code(secret, 0);
     let codes = s
-        .post(
-            "/user/mfa/totp/confirm",
-            &token,
-            json!({"code": code(secret, 0)}),
-        )
+        .post("/user/mfa/totp/confirm", &token, json!({"code": first}))
         .expect(200)
         .body["recoveryCodes"]
         .clone();
@@ -101,7 +99,7 @@ fn enrolment_then_two_step_login_with_each_code_once() {
     s.post("/user/mfa/totp", &token, json!({})).expect(409);
     // Two steps now; the code of the step just used at confirmation is refused (replay).
     let t = mfa_token(&s, &email);
-    second_step(&s, &t, "code", &code(secret, 0)).expect(401);
+    second_step(&s, &t, "code", &first).expect(401);
     let next = code(secret, 1);
     let session = second_step(&s, &t, "code", &next).expect(200).body;
     let access = session["token"].as_str().unwrap();
@@ -133,7 +131,7 @@ fn enrolment_then_two_step_login_with_each_code_once() {
         Some(json!({"mfaToken": t3, "code": "1", "recoveryCode": "x"})),
     )
     .expect(400);
-    second_step(&s, "nonsense", "code", &code(secret, 0)).expect(401);
+    second_step(&s, "nonsense", "code", &code(secret, 1)).expect(401);
     let audit = s.get("/v1/audit?filter=user.mfa", &s.owner_token).body;
     assert_eq!(audit["data"].as_array().unwrap().len(), 1, "{audit}");
 }
