@@ -82,7 +82,9 @@ fn token_of(
 ///
 /// Always 200 for a well-formed request, whether or not the token worked (RFC 7009 section
 /// 2.2). A client that presents itself (as on the token endpoint) must authenticate (401
-/// `invalid_client` otherwise); holding the token is what lets it be revoked. An access token is revoked alone; a refresh token ends its whole session (its access
+/// `invalid_client` otherwise), and may revoke only tokens issued to it (400
+/// `unauthorized_client` otherwise, RFC 7009 section 2.1); without a client, holding the token
+/// is what lets it be revoked. An access token is revoked alone; a refresh token ends its whole session (its access
 /// tokens too, on every instance); a personal access token is deleted. A malformed request is
 /// a 400 `invalid_request`.
 #[utoipa::path(post, path = "/v1/auth/revoke", tag = "registration", operation_id = "oauthRevoke",
@@ -91,7 +93,7 @@ fn token_of(
     responses(
         (status = 200, description = "Revoked, or was not a working token.",
             headers(("Cache-Control" = String, description = "`no-store`"))),
-        (status = 400, description = "An RFC 6749 error (`invalid_request`).",
+        (status = 400, description = "An RFC 6749 error: `invalid_request`, or `unauthorized_client` for a token issued to another client.",
             body = inline(super::sessions::OAuthError)),
         (status = 401, description = "`invalid_client`: a client that presented itself and failed.",
             body = inline(super::sessions::OAuthError)),
@@ -111,11 +113,17 @@ pub async fn revoke(
         Ok(a) => a,
         Err(refused) => return *refused,
     };
-    if let Err(refused) = authenticated_client(&state, auth).await {
-        return refused;
-    }
-    match service::revoke_presented(&state, token, super::meta_of(&req)).await {
+    let client = match authenticated_client(&state, auth).await {
+        Ok(c) => c.map(|c| c.id),
+        Err(refused) => return refused,
+    };
+    match service::revoke_presented(&state, token, super::meta_of(&req), client).await {
         Ok(()) => super::no_store(HttpResponse::Ok().finish()),
+        Err(ApiError::Forbidden(m)) => super::sessions::oauth_error(
+            StatusCode::BAD_REQUEST,
+            OAuthErrorCode::UnauthorizedClient,
+            &m,
+        ),
         Err(e) => super::sessions::oauth_failure(e),
     }
 }

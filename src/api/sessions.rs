@@ -408,6 +408,7 @@ pub(super) enum OAuthErrorCode {
     InvalidRequest,
     InvalidClient,
     InvalidGrant,
+    UnauthorizedClient,
     UnsupportedGrantType,
 }
 

@@ -227,11 +227,36 @@ pub async fn introspect(
 /// RFC 7009: end the presented token, whatever it is; a token that does not work is not an
 /// error (the answer is the same). An access token is revoked alone; a refresh token ends its
 /// whole session (its access tokens too); a personal access token is deleted. Audited.
-pub async fn revoke_presented(state: &AppState, token: String, meta: Meta) -> ApiResult<()> {
+///
+/// `client`: the OAuth client that authenticated, if one did. It may revoke only tokens issued
+/// to it (RFC 7009 section 2.1): another's is 403, and nothing is revoked.
+pub async fn revoke_presented(
+    state: &AppState,
+    token: String,
+    meta: Meta,
+    client: Option<String>,
+) -> ApiResult<()> {
     let keys = state.keys.clone();
     state
         .tx(move |c| {
             let token = token.trim();
+            // Whether a token of login session `sid` (none: a personal access token) may be
+            // revoked by this request's client.
+            let allowed = |c: &mut DbConn, sid: Option<&str>| -> ApiResult<()> {
+                let Some(client) = &client else {
+                    return Ok(());
+                };
+                let issued_to = match sid {
+                    Some(sid) => crate::db::sessions::find(c, sid)?.and_then(|s| s.client_id),
+                    None => None,
+                };
+                if issued_to.as_ref() != Some(client) {
+                    return Err(ApiError::forbidden(
+                        "the token was issued to another client",
+                    ));
+                }
+                Ok(())
+            };
             let (action, user_id, target) = if let Some((id, secret)) =
                 split_credential(token, super::sessions::REFRESH_PREFIX)
             {
@@ -241,6 +266,7 @@ pub async fn revoke_presented(state: &AppState, token: String, meta: Meta) -> Ap
                 if !secret_matches(secret, &row.secret_hash) {
                     return Ok(());
                 }
+                allowed(c, Some(&row.family))?;
                 crate::db::refresh::delete_family(c, &row.family)?;
                 crate::db::sessions::delete(c, &row.family)?;
                 ("session.end", row.user_id, row.family)
@@ -251,12 +277,14 @@ pub async fn revoke_presented(state: &AppState, token: String, meta: Meta) -> Ap
                 if !secret_matches(secret, &pat.secret_hash) {
                     return Ok(());
                 }
+                allowed(c, None)?;
                 store::delete(c, &pat.id)?;
                 ("token.revoke", pat.user_id, pat.id)
             } else {
                 let Some(claims) = keys.verify(token) else {
                     return Ok(());
                 };
+                allowed(c, claims.sid.as_deref())?;
                 let now_secs = crate::db::models::now_secs();
                 crate::db::revoked::revoke(c, &claims.jti, claims.exp, now_secs)?;
                 ("token.revoke", claims.sub, claims.jti)

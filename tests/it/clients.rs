@@ -275,12 +275,42 @@ fn introspection_takes_a_confidential_client_but_not_a_public_one() {
     );
     assert_eq!(r.expect(401).body["error"], "invalid_client");
     s.get("/v1/accounts", &user).expect(200);
+    // A client revokes only what was issued to it (RFC 7009 section 2.1); without a client,
+    // holding the token is enough.
     let r = s.send(
         "POST",
         "/v1/auth/revoke",
         &[("Content-Type", FORM)],
         Some(format!("token={user}&client_id={public_id}")),
     );
+    assert_eq!(r.expect(400).body["error"], "unauthorized_client");
+    s.get("/v1/accounts", &user).expect(200);
+    let r = s.send(
+        "POST",
+        "/v1/auth/revoke",
+        &[("Content-Type", FORM)],
+        Some(format!("token={user}")),
+    );
     r.expect(200);
     s.get("/v1/accounts", &user).expect(401);
+    let mine = token(
+        &s,
+        &[],
+        format!("{}&client_id={public_id}", password_grant()),
+    )
+    .expect(200)
+    .body;
+    let refresh = mine["refresh_token"].as_str().unwrap();
+    let by = |who: &str| {
+        s.send(
+            "POST",
+            "/v1/auth/revoke",
+            &[("Content-Type", FORM)],
+            Some(format!("token={refresh}&{who}")),
+        )
+    };
+    by(&format!("client_id={id}&client_secret={secret}")).expect(400);
+    by(&format!("client_id={public_id}")).expect(200);
+    let access = mine["access_token"].as_str().unwrap();
+    s.get("/v1/accounts", access).expect(401);
 }
