@@ -120,6 +120,7 @@ fn factor(code: Option<String>, recovery: Option<String>) -> Result<Factor, Stri
     request_body = DisableTotp,
     responses(
         (status = 204, description = "TOTP is off."),
+        (status = 404, response = crate::openapi::NotFound),
         (status = 409, response = crate::openapi::Conflict),
         (status = 429, response = crate::openapi::TooMany),
     ))]
