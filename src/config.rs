@@ -56,6 +56,19 @@ pub struct Config {
     pub key_rotation_days: i64,
     /// A new key is published this long before it signs (`KEY_ROTATION_GRACE_SECS`).
     pub key_rotation_grace_secs: i64,
+    /// Events are kept this many days (`EVENT_RETENTION_DAYS`).
+    pub event_retention_days: i64,
+    /// Webhook URLs may reach private, loopback and link-local addresses
+    /// (`WEBHOOK_ALLOW_PRIVATE=1`; tests and local receivers).
+    pub webhook_allow_private: bool,
+    /// A delivery that has no 2xx answer within this many seconds failed
+    /// (`WEBHOOK_TIMEOUT_SECS`).
+    pub webhook_timeout_secs: u64,
+    /// At most this many deliveries are in flight per instance (`WEBHOOK_CONCURRENCY`).
+    pub webhook_concurrency: usize,
+    /// This instance delivers webhooks (`WEBHOOK_DELIVERY=0`: it leaves them to the others
+    /// sharing its database).
+    pub webhook_delivery: bool,
     pub owner: Option<(String, String)>,
     pub bcrypt_cost: u32,
     pub registration: Registration,
@@ -264,7 +277,25 @@ impl Config {
         let shutdown_delay_secs = int("SHUTDOWN_DELAY_SECS", 1, 0, 300)? as u64;
         let key_rotation_days = int("KEY_ROTATION_DAYS", 90, 0, 3_650)?;
         let key_rotation_grace_secs = int("KEY_ROTATION_GRACE_SECS", 600, 1, 86_400)?;
+        let event_retention_days = int("EVENT_RETENTION_DAYS", 30, 1, 3_650)?;
+        let webhook_allow_private = match var("WEBHOOK_ALLOW_PRIVATE").as_deref() {
+            None | Some("0") => false,
+            Some("1") => true,
+            Some(_) => return Err("WEBHOOK_ALLOW_PRIVATE must be 0 or 1".into()),
+        };
+        let webhook_timeout_secs = int("WEBHOOK_TIMEOUT_SECS", 10, 1, 60)? as u64;
+        let webhook_concurrency = int("WEBHOOK_CONCURRENCY", 64, 1, 1_024)? as usize;
+        let webhook_delivery = match var("WEBHOOK_DELIVERY").as_deref() {
+            None | Some("1") => true,
+            Some("0") => false,
+            Some(_) => return Err("WEBHOOK_DELIVERY must be 0 or 1".into()),
+        };
         Ok(Config {
+            webhook_allow_private,
+            webhook_timeout_secs,
+            webhook_concurrency,
+            webhook_delivery,
+            event_retention_days,
             key_rotation_days,
             key_rotation_grace_secs,
             shutdown_grace_secs,

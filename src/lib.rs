@@ -111,6 +111,7 @@ pub fn serve(
 ) -> std::io::Result<Server> {
     let origins = state.config.cors_origins.clone();
     let keys_state = state.clone();
+    let deliverer_state = state.clone().into_inner();
     let grace = state.config.shutdown_grace_secs;
     let pool_size = state.store.pool.max_size();
     let tls = match &state.config.tls {
@@ -143,13 +144,27 @@ pub fn serve(
         (keys_state.config.key_rotation_grace_secs / 4).clamp(1, 30) as u64,
     );
     actix_web::rt::spawn(async move {
+        // Events past their retention go about every ten minutes (on each instance: a delete
+        // of what is already gone costs an index probe).
+        let prune_every = (600 / refresh.as_secs().max(1)).max(1);
+        let mut rounds = 0u64;
         loop {
             actix_web::rt::time::sleep(refresh).await;
             if let Err(e) = service::keys::refresh(&keys_state).await {
                 log::warn!("signing keys: {e}");
             }
+            rounds += 1;
+            if rounds % prune_every == 0 {
+                if let Err(e) = service::events::prune(&keys_state).await {
+                    log::warn!("pruning events: {e}");
+                }
+            }
         }
     });
+    // Every instance delivers webhooks (on PostgreSQL they share the work).
+    if deliverer_state.config.webhook_delivery {
+        actix_web::rt::spawn(service::delivery::run(deliverer_state));
+    }
     let workers = workers.unwrap_or_else(cores);
     // Database work runs on each worker's blocking threads: as many in all as there are
     // connections, so no thread waits for one and no request waits for an idle thread to wake.

@@ -117,7 +117,7 @@ fields and query parameters are rejected with 400."
     components(schemas(Error, Errors)),
     tags(
         (name = "operations"), (name = "accounts"), (name = "plans"), (name = "users"),
-        (name = "registration"), (name = "tokens"), (name = "groups"), (name = "rpc"),
+        (name = "registration"), (name = "tokens"), (name = "groups"), (name = "rpc"), (name = "webhooks"),
     ),
     security(("bearerAuth" = []), ("patAuth" = []), ("patQuery" = [])),
 )]
@@ -222,6 +222,8 @@ pub fn document() -> Document {
     doc.merge(api::keys::Doc::openapi());
     doc.merge(api::clients::Doc::openapi());
     doc.merge(api::mfa::Doc::openapi());
+    doc.merge(api::events::Doc::openapi());
+    doc.merge(api::webhooks::Doc::openapi());
     doc.merge(api::oauth::Doc::openapi());
     doc.merge(AccountPaths::openapi());
     doc.merge(api::devices::Doc::openapi());

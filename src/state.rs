@@ -20,6 +20,8 @@ pub struct AppState {
     /// Set when the instance is stopping: `/readyz` answers 503 and connections close after
     /// their answer, so a load balancer sends nothing new here.
     pub draining: AtomicBool,
+    /// Wakes this instance's webhook deliverer (a ping or a retry is due now).
+    pub wake_deliveries: tokio::sync::Notify,
 }
 
 impl AppState {
@@ -41,6 +43,7 @@ impl AppState {
             store: Store::new(&config.database_url, pool, metrics.clone()),
             metrics,
             draining: AtomicBool::new(false),
+            wake_deliveries: tokio::sync::Notify::new(),
             config,
         })
     }

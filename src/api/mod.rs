@@ -7,6 +7,7 @@ pub mod clients;
 pub mod devices;
 pub mod discovery;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod groups;
 pub mod keys;
@@ -23,6 +24,7 @@ pub mod tokens;
 pub mod tree;
 pub mod users;
 pub mod views;
+pub mod webhooks;
 
 pub use extract::meta_of;
 pub use page::{paged, PAGE};
@@ -55,6 +57,20 @@ pub fn routes() -> Vec<(Method, &'static str, Route)> {
         (Method::GET, "/v1/keys", get().to(keys::list)),
         (Method::POST, "/v1/keys/rotate", post().to(keys::rotate)),
         (Method::GET, "/v1/audit", get().to(audit::list)),
+        (Method::GET, "/v1/events", get().to(events::list)),
+        (Method::GET, "/v1/webhooks", get().to(webhooks::list)),
+        (Method::POST, "/v1/webhooks", post().to(webhooks::create)),
+        (Method::GET, "/v1/webhooks/{id}", get().to(webhooks::get)),
+        (Method::PUT, "/v1/webhooks/{id}", put().to(webhooks::update)),
+        (Method::DELETE, "/v1/webhooks/{id}", delete().to(webhooks::delete)),
+        (Method::POST, "/v1/webhooks/{id}/secret", post().to(webhooks::rotate_secret)),
+        (Method::POST, "/v1/webhooks/{id}/ping", post().to(webhooks::ping)),
+        (Method::GET, "/v1/webhooks/{id}/deliveries", get().to(webhooks::deliveries)),
+        (
+            Method::POST,
+            "/v1/webhooks/{id}/deliveries/{deliveryId}/retry",
+            post().to(webhooks::retry),
+        ),
         (Method::GET, "/v1/accounts", get().to(accounts::list)),
         (Method::POST, "/v1/accounts", post().to(accounts::create)),
         (Method::GET, "/v1/accounts/{id}", get().to(accounts::get)),

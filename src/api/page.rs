@@ -45,6 +45,8 @@ page_schemas! {
     MemberPage => super::views::MemberView,
     SessionPage => super::views::SessionView,
     ClientPage => super::clients::ClientView,
+    WebhookPage => super::webhooks::WebhookView,
+    DeliveryPage => super::webhooks::DeliveryView,
 }
 
 /// Query-string parameters, checked against the names a route knows (a typo is a 400).

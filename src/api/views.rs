@@ -6,19 +6,13 @@ use crate::db::groups::{Group, Membership};
 use crate::db::models::{Account, Device, Plan, User};
 use crate::db::pats::Pat;
 use crate::service::groups::MAX_LABELS;
-use chrono::DateTime;
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::borrow::Cow;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
 
-/// A stored time as RFC 3339 UTC with whole seconds, e.g. `2026-11-22T10:42:36Z`.
-pub fn rfc3339(micros: i64) -> String {
-    DateTime::<chrono::Utc>::from_timestamp_micros(micros)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
+pub use crate::db::models::rfc3339;
 
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]

@@ -64,12 +64,13 @@ pub fn record(
     };
     diesel::insert_into(audit::table)
         .values(&entry)
-        .execute(conn)
-        .map(|_| ())
+        .execute(conn)?;
+    // The same change as an event, in the same transaction (the outbox).
+    super::events::record(conn, &entry)
 }
 
 /// `/id/id/.../`: the account and its ancestors (in any order: only membership is asked).
-fn path_of(conn: &mut DbConn, account: &str) -> QueryResult<String> {
+pub(super) fn path_of(conn: &mut DbConn, account: &str) -> QueryResult<String> {
     use super::schema::accounts::dsl as a;
     use diesel::dsl::sql;
     use diesel::sql_types::{Bool, Text};
@@ -91,7 +92,7 @@ fn path_of(conn: &mut DbConn, account: &str) -> QueryResult<String> {
 }
 
 /// LIKE pattern matching `/id/` anywhere, with `_` in the id matching only itself.
-fn path_pattern(id: &str) -> String {
+pub(super) fn path_pattern(id: &str) -> String {
     let mut out = String::from("%/");
     for ch in id.chars() {
         if matches!(ch, '%' | '_' | '\\') {

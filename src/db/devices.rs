@@ -13,6 +13,14 @@ pub fn insert(conn: &mut DbConn, device: &Device) -> QueryResult<()> {
         .map(|_| ())
 }
 
+pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<Device>> {
+    dsl::devices
+        .find(id)
+        .select(Device::as_select())
+        .first(conn)
+        .optional()
+}
+
 pub fn list(conn: &mut DbConn, account_id: &str, page: &PageRequest) -> QueryResult<Vec<Device>> {
     let mut q = dsl::devices
         .filter(dsl::account_id.eq(account_id.to_string()))

@@ -9,7 +9,9 @@ pub mod audit;
 pub mod cached;
 pub mod clients;
 pub mod codes;
+pub mod deliveries;
 pub mod devices;
+pub mod events;
 pub mod groups;
 pub mod keys;
 pub mod mfa;
@@ -24,6 +26,7 @@ pub mod seat_tokens;
 pub mod sessions;
 pub mod throttle;
 pub mod users;
+pub mod webhooks;
 
 use crate::error::{ApiError, ApiResult};
 use crate::metrics::Metrics;

@@ -10,6 +10,13 @@ pub fn now() -> i64 {
     Utc::now().timestamp_micros()
 }
 
+/// A stored time as RFC 3339 UTC with whole seconds, e.g. `2026-11-22T10:42:36Z`.
+pub fn rfc3339(micros: i64) -> String {
+    chrono::DateTime::<Utc>::from_timestamp_micros(micros)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
 /// Token times (`iat`, `exp`) are whole seconds, as JWT has them.
 pub fn now_secs() -> i64 {
     Utc::now().timestamp()

@@ -230,3 +230,59 @@ diesel::table! {
         code_hash -> Text,
     }
 }
+
+diesel::table! {
+    events (seq) {
+        seq -> BigInt,
+        tx -> BigInt,
+        id -> Text,
+        #[sql_name = "type"]
+        kind -> Text,
+        occurred_at -> BigInt,
+        account_id -> Nullable<Text>,
+        account_path -> Nullable<Text>,
+        actor_id -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+        data -> Text,
+    }
+}
+
+diesel::table! {
+    webhooks (id) {
+        id -> Text,
+        account_id -> Nullable<Text>,
+        url -> Text,
+        events -> Text,
+        description -> Nullable<Text>,
+        enabled -> Bool,
+        secret -> Text,
+        previous_secret -> Nullable<Text>,
+        previous_until -> Nullable<BigInt>,
+        failing_since -> Nullable<BigInt>,
+        created -> BigInt,
+    }
+}
+
+diesel::table! {
+    dispatch (id) {
+        id -> Integer,
+        tx -> BigInt,
+        seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    deliveries (id) {
+        id -> Text,
+        webhook_id -> Text,
+        event_id -> Text,
+        event_type -> Text,
+        status -> Text,
+        attempts -> Integer,
+        last_status -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        next_attempt_at -> Nullable<BigInt>,
+        payload -> Nullable<Text>,
+        created -> BigInt,
+    }
+}

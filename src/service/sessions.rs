@@ -331,25 +331,31 @@ fn logout_in(conn: &mut DbConn, caller: &Caller, everywhere: bool) -> ApiResult<
         )?;
         return Ok(());
     }
-    match &caller.credential {
+    // The session the presented credential belongs to, if any: what the logout ends.
+    let ended = match &caller.credential {
         Credential::Access { jti, exp, sid } => {
             revoked::revoke(conn, jti, *exp, crate::db::models::now_secs())?;
             if let Some(family) = sid {
                 refresh::delete_family(conn, family)?;
-                crate::db::sessions::delete(conn, family)?;
             }
+            sid.as_deref()
         }
         Credential::Pat { id } => {
             pats::delete(conn, id)?;
+            None
         }
-    }
+    };
+    // Recorded while the session's row is still there: its event carries the session.
     crate::db::audit::record(
         conn,
         &caller.meta,
         "user.logout",
         Some(caller.account_id()),
-        Some(caller.id()),
+        Some(ended.unwrap_or(caller.id())),
     )?;
+    if let Some(family) = ended {
+        crate::db::sessions::delete(conn, family)?;
+    }
     Ok(())
 }
 
@@ -398,7 +404,7 @@ pub async fn end(state: &AppState, caller: Caller, id: String) -> ApiResult<()> 
             if refresh::delete_family(c, &row.id)? == 0 {
                 return Err(missing());
             }
-            crate::db::sessions::delete(c, &row.id)?;
+            // Recorded while the row is still there: its event carries the session.
             crate::db::audit::record(
                 c,
                 &caller.meta,
@@ -406,6 +412,7 @@ pub async fn end(state: &AppState, caller: Caller, id: String) -> ApiResult<()> 
                 Some(&owner.account_id),
                 Some(&row.id),
             )?;
+            crate::db::sessions::delete(c, &row.id)?;
             Ok(())
         })
         .await

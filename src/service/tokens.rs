@@ -268,7 +268,6 @@ pub async fn revoke_presented(
                 }
                 allowed(c, Some(&row.family))?;
                 crate::db::refresh::delete_family(c, &row.family)?;
-                crate::db::sessions::delete(c, &row.family)?;
                 ("session.end", row.user_id, row.family)
             } else if let Some((id, secret)) = split_credential(token, PAT_PREFIX) {
                 let Some(pat) = store::find(c, id)? else {
@@ -297,6 +296,10 @@ pub async fn revoke_presented(
                 account.as_deref(),
                 Some(&target),
             )?;
+            // A session's row goes after its end is recorded: the event carries the session.
+            if action == "session.end" {
+                crate::db::sessions::delete(c, &target)?;
+            }
             Ok(())
         })
         .await

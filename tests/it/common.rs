@@ -563,3 +563,104 @@ impl Drop for Process {
         let _ = self.child.wait();
     }
 }
+
+/// One request a [`Receiver`] got.
+#[derive(Clone, Debug)]
+pub struct Received {
+    /// Header names in lower case.
+    pub headers: HashMap<String, String>,
+    pub body: String,
+}
+
+/// A webhook receiver: keeps every request, answers each with the next of `answers` (200 once
+/// they run out), and never answers while `hang` is set.
+pub struct Receiver {
+    pub url: String,
+    pub got: std::sync::Arc<std::sync::Mutex<Vec<Received>>>,
+    pub answers: std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<u16>>>,
+    pub hang: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Receiver {
+    pub fn start() -> Receiver {
+        use std::io::{BufRead, BufReader, Read, Write};
+        use std::sync::atomic::Ordering;
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let r = Receiver {
+            url,
+            got: Default::default(),
+            answers: Default::default(),
+            hang: Default::default(),
+        };
+        let (got, answers, hang) = (r.got.clone(), r.answers.clone(), r.hang.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (got, answers, hang) = (got.clone(), answers.clone(), hang.clone());
+                std::thread::spawn(move || {
+                    let mut out = stream.try_clone().unwrap();
+                    let mut reader = BufReader::new(stream);
+                    loop {
+                        let mut headers = HashMap::new();
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        loop {
+                            line.clear();
+                            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                                return;
+                            }
+                            let l = line.trim_end();
+                            if l.is_empty() {
+                                break;
+                            }
+                            if let Some((k, v)) = l.split_once(':') {
+                                headers.insert(k.trim().to_lowercase(), v.trim().to_string());
+                            }
+                        }
+                        let len = headers
+                            .get("content-length")
+                            .and_then(|v| v.parse().ok())
+                            .unwrap_or(0);
+                        let mut body = vec![0; len];
+                        if reader.read_exact(&mut body).is_err() {
+                            return;
+                        }
+                        let body = String::from_utf8_lossy(&body).into_owned();
+                        got.lock().unwrap().push(Received { headers, body });
+                        if hang.load(Ordering::SeqCst) {
+                            std::thread::sleep(std::time::Duration::from_secs(60));
+                            return;
+                        }
+                        let status = answers.lock().unwrap().pop_front().unwrap_or(200);
+                        let reply = format!(
+                            "HTTP/1.1 {status} X\r\ncontent-length: 2\r\ncontent-type: text/plain\r\n\r\nno"
+                        );
+                        if out.write_all(reply.as_bytes()).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        r
+    }
+
+    /// What it got so far.
+    pub fn got(&self) -> Vec<Received> {
+        self.got.lock().unwrap().clone()
+    }
+
+    /// Wait (up to `secs`) until `done` holds of what it got.
+    pub fn wait(&self, secs: u64, done: impl Fn(&[Received]) -> bool) -> Vec<Received> {
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
+            let got = self.got();
+            if done(&got) || std::time::Instant::now() > until {
+                return got;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+}
