@@ -7,18 +7,19 @@
 #   bash bench/run.sh --quick      small data and short runs (a smoke test of the script)
 #   bash bench/run.sh --only=P1,P4 only the figures named (the seeding is the same)
 #   LOAD_SECS=10 bash bench/run.sh --quick --only=P2   small data, full-length load runs
+#   LOAD_SECS=10 bash bench/run.sh --quick --only=P8   webhook delivery (bench/webhooks.py)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BACKEND=sqlite
 QUICK=0
-ONLY=P1,P2,P3,P4,P5,P6,P7
+ONLY=P1,P2,P3,P4,P5,P6,P7,P8
 for arg in "$@"; do
     case "$arg" in
         --postgres) BACKEND=postgres ;;
         --quick) QUICK=1 ;;
         --only=*) ONLY=${arg#--only=} ;;
-        *) echo "usage: bash bench/run.sh [--postgres] [--quick] [--only=P1,P2,...]" >&2; exit 2 ;;
+        *) echo "usage: bash bench/run.sh [--postgres] [--quick] [--only=P1,P2,...,P8]" >&2; exit 2 ;;
     esac
 done
 want() { [[ ",$ONLY," == *",$1,"* ]]; }
@@ -35,7 +36,9 @@ BIN=target/release/accountd
 WORK=$(mktemp -d)
 PID=
 PGDB=
+BG=
 cleanup() {
+    [ -n "$BG" ] && kill "$BG" 2>/dev/null || true
     [ -n "$PID" ] && kill "$PID" 2>/dev/null || true
     [ -n "${PID2:-}" ] && kill "$PID2" 2>/dev/null || true
     [ -n "$PGDB" ] && psql -q postgres://postgres@127.0.0.1:5432/postgres -c "DROP DATABASE IF EXISTS $PGDB WITH (FORCE)" || true
@@ -53,8 +56,9 @@ else
     sql() { python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])' "$WORK/bench.db" "$1"; }
 fi
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# WEBHOOK_ALLOW_PRIVATE=1: P8's receiver listens on 127.0.0.1.
 export DATABASE_URL="$DB" LISTEN_ADDR="127.0.0.1:$PORT" RUST_LOG=warn MAIL_DIR="$WORK/mail" BCRYPT_COST="$COST" \
-    JWT_SECRET=bench-secret-bench-secret-bench-secret-0 LOGIN_IP_MAX_FAILURES=100000
+    JWT_SECRET=bench-secret-bench-secret-bench-secret-0 LOGIN_IP_MAX_FAILURES=100000 WEBHOOK_ALLOW_PRIVATE=1
 API="http://127.0.0.1:$PORT"
 
 echo "== seeding $BACKEND: $USERS users, a $TREE-account tree, a $SMALL-account tree"
@@ -215,4 +219,60 @@ fi
 RSS_LOAD=${RSS_LOAD:-$(hwm)}
 if want P5; then
     echo "P5 $BACKEND: RSS idle ${RSS_IDLE} MB (target < 30), peak under load ${RSS_LOAD} MB (target < 64)"
+fi
+
+if want P8; then
+echo "== P8: webhook delivery: renames at 500/s for ${SECS}s, subscribed to \"*\" by a receiver on 127.0.0.1 that answers 200 at once"
+# Last: its changes and deliveries stay out of the figures above (P5's peak among them).
+TOKEN8=$(curl -s -X POST "$API/user/login" -H 'Content-Type: application/json' -d "$LOGIN" \
+    | python3 -c 'import sys, json; print(json.load(sys.stdin)["token"])')
+read -r MADE CAME P50 P99 MISSING DUPS LATE < <(python3 bench/webhooks.py deliver "$API" "$TOKEN8" 500 "$SECS")
+echo "P8 $BACKEND: deliveries ${CAME}/s / changes ${MADE}/s = $(ratio "$CAME" "$MADE") (1.00: delivery keeps up); commit to receipt p50 ${P50} ms, p99 ${P99} ms (target p99 < 1000 ms)"
+echo "P8 $BACKEND: changes not delivered within 10 s after the load: $MISSING (target 0); delivered twice: $DUPS; sends more than 50 ms behind schedule: $LATE"
+
+echo "== P8: P1's authenticated read / /healthz (64 connections) without and with delivery running (renames at 100/s and the receiver)"
+# Rounds of two short pairs, one with a background load (bench/webhooks.py background: its own
+# subscription and receiver, started for its pair and stopped after), one without; which goes
+# first alternates. The median of the rounds' quotients: the machine's speed drifts.
+ROUNDS=5; RDUR=3s; [ "$QUICK" = 1 ] && { ROUNDS=2; RDUR=1s; }
+ROUNDS=${P8_ROUNDS:-$ROUNDS}; RDUR=${P8_ROUND_DUR:-$RDUR}
+p8_pair() {  # "healthz:read" req/s
+    local h r
+    h=$(wrk -t2 -c64 -d"$RDUR" "$API/healthz" | rps)
+    r=$(wrk -t2 -c64 -d"$RDUR" -H "Authorization: Bearer $TOKEN8" "$API/v1/accounts/bench-bulk" | rps)
+    echo "$h:$r"
+}
+OFF_RUNS=""; ON_RUNS=""; BG_RUNS=""
+p8_with() {
+    rm -f "$WORK/bg.ready"
+    python3 bench/webhooks.py background "$API" "$TOKEN8" 100 "$WORK/bg.ready" > "$WORK/bg.out" &
+    BG=$!
+    for _ in $(seq 1 300); do [ -f "$WORK/bg.ready" ] && break; kill -0 "$BG" 2>/dev/null || break; sleep 0.1; done
+    [ -f "$WORK/bg.ready" ] || { echo "P8: the background load did not start" >&2; exit 1; }
+    sleep 1
+    ON_RUNS="$ON_RUNS $(p8_pair)"
+    kill -TERM "$BG"; wait "$BG"; BG=
+    BG_RUNS="$BG_RUNS $(tr ' ' ':' < "$WORK/bg.out")"
+}
+wrk -t2 -c64 -d2s -H "Authorization: Bearer $TOKEN8" "$API/v1/accounts/bench-bulk" >/dev/null   # fills the pool
+for i in $(seq 1 "$ROUNDS"); do
+    if [ $((i % 2)) = 1 ]; then OFF_RUNS="$OFF_RUNS $(p8_pair)"; p8_with
+    else p8_with; OFF_RUNS="$OFF_RUNS $(p8_pair)"; fi
+done
+python3 -c '
+import statistics as st, sys
+def pairs(runs):
+    return [tuple(map(float, p.split(":"))) for p in runs.split()]
+off, on, bg = pairs(sys.argv[2]), pairs(sys.argv[3]), pairs(sys.argv[4])
+r_off = [r / h for h, r in off]
+r_on = [r / h for h, r in on]
+q = [b / a for a, b in zip(r_off, r_on)]
+reads = [b[1] / a[1] for a, b in zip(off, on)]
+print(f"P8 {sys.argv[1]}: P1 read / healthz without delivery {st.median(r_off):.2f}, with {st.median(r_on):.2f} "
+      f"(healthz {st.median(h for h, _ in off):.0f} and {st.median(h for h, _ in on):.0f} req/s, "
+      f"read {st.median(r for _, r in off):.0f} and {st.median(r for _, r in on):.0f} req/s)")
+print(f"P8 {sys.argv[1]}: with / without = {st.median(q):.2f} (median of {len(q)} rounds, each {min(q):.2f} to {max(q):.2f}; "
+      f"target >= 0.90); reads alone {st.median(reads):.2f}; background renames {st.median(c for c, _ in bg):.0f}/s, "
+      f"{sum(int(d) for _, d in bg)} delivered")
+' "$BACKEND" "$OFF_RUNS" "$ON_RUNS" "$BG_RUNS"
 fi

@@ -64,6 +64,30 @@ pub fn insert(conn: &mut DbConn, row: &DeliveryRow) -> QueryResult<bool> {
     }
 }
 
+/// New deliveries in one statement per 500, skipping any a subscription has for its event
+/// already; how many were made.
+pub fn insert_many(conn: &mut DbConn, rows: &[DeliveryRow]) -> QueryResult<usize> {
+    let mut made = 0;
+    for chunk in rows.chunks(500) {
+        made += match conn {
+            DbConn::Pg(c) => diesel::insert_into(dsl::deliveries)
+                .values(chunk)
+                .on_conflict_do_nothing()
+                .execute(c)?,
+            // SQLite takes no many-row insert of optional values; in-process, a row at a
+            // time costs no round trip.
+            DbConn::Sqlite(c) => chunk.iter().try_fold(0, |n, row| {
+                diesel::insert_into(dsl::deliveries)
+                    .values(row)
+                    .on_conflict_do_nothing()
+                    .execute(c)
+                    .map(|m| n + m)
+            })?,
+        };
+    }
+    Ok(made)
+}
+
 /// Claim up to `limit` deliveries due at `now` for this instance: each gets a lease (its next
 /// attempt moves to `lease_until`), so no other instance takes it while it is being sent, and
 /// one whose sender died is taken again when the lease ends. On PostgreSQL the rows others

@@ -99,12 +99,30 @@ pub fn rotate_secret(conn: &mut DbConn, id: &str, secret: &str, until: i64) -> Q
         .map(|_| ())
 }
 
-/// Every enabled subscription (the dispatcher matches each event against them).
+/// Every enabled subscription (the dispatcher matches each event against them). On
+/// PostgreSQL they are held (`FOR KEY SHARE`) until the dispatcher commits, so a deletion
+/// waits for it instead of removing a subscription it is making deliveries for.
 pub fn enabled(conn: &mut DbConn) -> QueryResult<Vec<WebhookRow>> {
-    dsl::webhooks
-        .filter(dsl::enabled.eq(true))
-        .select(WebhookRow::as_select())
-        .load(conn)
+    let on = dsl::webhooks.filter(dsl::enabled.eq(true));
+    match conn {
+        DbConn::Pg(c) => on.select(WebhookRow::as_select()).for_key_share().load(c),
+        DbConn::Sqlite(c) => on.select(WebhookRow::as_select()).load(c),
+    }
+}
+
+/// Hold these subscriptions' rows until the transaction ends, in id order (PostgreSQL): a
+/// transaction that then changes their deliveries takes its locks in the order a deletion
+/// (which cascades from the subscription) does, so the two never deadlock.
+pub fn hold(conn: &mut DbConn, ids: &[String]) -> QueryResult<()> {
+    if let DbConn::Pg(c) = conn {
+        dsl::webhooks
+            .filter(dsl::id.eq_any(ids))
+            .order(dsl::id.asc())
+            .select(dsl::id)
+            .for_no_key_update()
+            .load::<String>(c)?;
+    }
+    Ok(())
 }
 
 /// A delivery of this subscription succeeded: it is not failing.

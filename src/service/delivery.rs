@@ -21,7 +21,7 @@ use tokio::sync::{mpsc, Semaphore};
 /// wakes it at once).
 const POLL: Duration = Duration::from_millis(200);
 /// Events a dispatcher round turns into deliveries at most.
-const DISPATCH_BATCH: i64 = 1_000;
+const DISPATCH_BATCH: i64 = 500;
 /// Five days of nothing but failures disables a subscription (µs).
 const DISABLE_AFTER: i64 = 5 * 24 * 3600 * 1_000_000;
 /// The most of a receiver's answer kept in the delivery log.
@@ -205,6 +205,13 @@ async fn attempt(state: &AppState, client: &reqwest::Client, d: &DeliveryRow) ->
 /// attempt or, after the last, fails it; a subscription failing for five days is disabled.
 fn record(conn: &mut DbConn, outcomes: &[Outcome]) -> ApiResult<()> {
     let at = now();
+    let mut hooks_of: Vec<String> = outcomes
+        .iter()
+        .map(|o| o.delivery.webhook_id.clone())
+        .collect();
+    hooks_of.sort();
+    hooks_of.dedup();
+    hooks::hold(conn, &hooks_of)?;
     for o in outcomes {
         let d = &o.delivery;
         if o.ok() {
@@ -285,15 +292,16 @@ pub async fn run(state: Arc<AppState>) {
             if draining {
                 return Ok(());
             }
-            worked |= dispatch(&state).await? > 0;
+            // Claim first: sending what is due never waits for a dispatch round.
             let free = slots.available_permits() as i64;
-            if free == 0 {
-                return Ok(());
-            }
-            let at = now();
-            let claimed = state
-                .tx(move |c| Ok(deliveries::claim_due(c, at, at + lease, free)?))
-                .await?;
+            let claimed = if free > 0 {
+                let at = now();
+                state
+                    .tx(move |c| Ok(deliveries::claim_due(c, at, at + lease, free)?))
+                    .await?
+            } else {
+                vec![]
+            };
             worked |= !claimed.is_empty();
             for d in claimed {
                 let Ok(slot) = slots.clone().acquire_owned().await else {
@@ -306,6 +314,7 @@ pub async fn run(state: Arc<AppState>) {
                     drop(slot);
                 });
             }
+            worked |= dispatch(&state).await? > 0;
             Ok(())
         }
         .await;

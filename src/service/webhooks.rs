@@ -385,18 +385,15 @@ pub fn dispatch(conn: &mut DbConn, batch: i64) -> ApiResult<usize> {
         })
         .collect();
     let ts = now();
-    let mut made = 0;
+    let mut made = vec![];
     for event in &rows {
         for (hook, patterns) in &hooks {
-            if !takes(hook, patterns, event) {
-                continue;
-            }
-            let row = pending(&hook.id, &event.id, &event.kind, ts);
-            if deliveries::insert(conn, &row)? {
-                made += 1;
+            if takes(hook, patterns, event) {
+                made.push(pending(&hook.id, &event.id, &event.kind, ts));
             }
         }
     }
+    let made = deliveries::insert_many(conn, &made)?;
     deliveries::set_dispatch_place(conn, last)?;
     Ok(made)
 }
