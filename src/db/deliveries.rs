@@ -202,3 +202,21 @@ pub fn prune(conn: &mut DbConn, before: i64) -> QueryResult<usize> {
     )
     .execute(conn)
 }
+
+/// Deliveries that succeeded with this HTTP status.
+pub fn succeeded_many(
+    conn: &mut DbConn,
+    ids: &[String],
+    http_status: Option<i32>,
+) -> QueryResult<()> {
+    diesel::update(dsl::deliveries.filter(dsl::id.eq_any(ids)))
+        .set((
+            dsl::status.eq("succeeded"),
+            dsl::attempts.eq(dsl::attempts + 1),
+            dsl::last_status.eq(http_status),
+            dsl::last_error.eq(None::<String>),
+            dsl::next_attempt_at.eq(None::<i64>),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}

@@ -122,6 +122,13 @@ pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<EventRow>> {
         .optional()
 }
 
+pub fn find_many(conn: &mut DbConn, ids: &[String]) -> QueryResult<Vec<EventRow>> {
+    dsl::events
+        .filter(dsl::id.eq_any(ids))
+        .select(EventRow::as_select())
+        .load(conn)
+}
+
 /// Forget the events older than `before` (µs); how many went.
 pub fn prune(conn: &mut DbConn, before: i64) -> QueryResult<usize> {
     diesel::delete(dsl::events.filter(dsl::occurred_at.lt(before))).execute(conn)

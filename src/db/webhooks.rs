@@ -125,16 +125,23 @@ pub fn hold(conn: &mut DbConn, ids: &[String]) -> QueryResult<()> {
     Ok(())
 }
 
-/// A delivery of this subscription succeeded: it is not failing.
-pub fn succeeded(conn: &mut DbConn, id: &str) -> QueryResult<()> {
+/// Deliveries of these subscriptions succeeded: they are not failing.
+pub fn succeeded_many(conn: &mut DbConn, ids: &[String]) -> QueryResult<()> {
     diesel::update(
         dsl::webhooks
-            .find(id)
+            .filter(dsl::id.eq_any(ids))
             .filter(dsl::failing_since.is_not_null()),
     )
     .set(dsl::failing_since.eq(None::<i64>))
     .execute(conn)
     .map(|_| ())
+}
+
+pub fn find_many(conn: &mut DbConn, ids: &[String]) -> QueryResult<Vec<WebhookRow>> {
+    dsl::webhooks
+        .filter(dsl::id.eq_any(ids))
+        .select(WebhookRow::as_select())
+        .load(conn)
 }
 
 /// A delivery of this subscription failed at `now`: since when it has been failing.

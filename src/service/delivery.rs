@@ -126,29 +126,54 @@ fn signatures(
 }
 
 /// One attempt: what to send is read, signed and posted; any 2xx in time is success.
-async fn attempt(state: &AppState, client: &reqwest::Client, d: &DeliveryRow) -> Outcome {
+/// A claimed delivery with what it sends: its subscription and body (read for a whole claim
+/// at once; None: gone since).
+struct Loaded {
+    delivery: DeliveryRow,
+    hook: Option<WebhookRow>,
+    body: Option<String>,
+}
+
+/// The subscriptions and event bodies of claimed deliveries, in two queries for all of them.
+fn load(c: &mut DbConn, claimed: Vec<DeliveryRow>) -> ApiResult<Vec<Loaded>> {
+    let mut hook_ids: Vec<String> = claimed.iter().map(|d| d.webhook_id.clone()).collect();
+    hook_ids.sort();
+    hook_ids.dedup();
+    let event_ids: Vec<String> = claimed
+        .iter()
+        .filter(|d| d.payload.is_none())
+        .map(|d| d.event_id.clone())
+        .collect();
+    let found_hooks = hooks::find_many(c, &hook_ids)?;
+    let found_events = events::find_many(c, &event_ids)?;
+    Ok(claimed
+        .into_iter()
+        .map(|d| Loaded {
+            hook: found_hooks.iter().find(|h| h.id == d.webhook_id).cloned(),
+            body: match &d.payload {
+                Some(p) => Some(p.clone()),
+                None => found_events
+                    .iter()
+                    .find(|e| e.id == d.event_id)
+                    .map(|e| event_json(e).to_string()),
+            },
+            delivery: d,
+        })
+        .collect())
+}
+
+/// One attempt: signed and posted; any 2xx in time is success.
+async fn attempt(state: &AppState, client: &reqwest::Client, l: Loaded) -> Outcome {
+    let d = &l.delivery;
     let failed = |status: Option<i32>, why: String| Outcome {
         delivery: d.clone(),
         status,
         error: Some(why),
     };
-    let (hook, event) = (d.webhook_id.clone(), d.event_id.clone());
-    let payload = d.payload.clone();
-    let loaded = state
-        .db(move |c| {
-            let hook = hooks::find(c, &hook)?;
-            let body = match payload {
-                Some(p) => Some(p),
-                None => events::find(c, &event)?.map(|e| event_json(&e).to_string()),
-            };
-            Ok((hook, body))
-        })
-        .await;
-    let (hook, body) = match loaded {
-        Ok((Some(hook), Some(body))) => (hook, body),
-        Ok((None, _)) => return failed(None, "the subscription is gone".into()),
-        Ok((_, None)) => return failed(None, "the event is no longer kept".into()),
-        Err(e) => return failed(None, format!("reading the delivery: {e}")),
+    let (hook, body) = match (l.hook, l.body) {
+        (Some(hook), Some(body)) => (hook, body),
+        (None, _) => return failed(None, "the subscription is gone".into()),
+        (_, None) => return failed(None, "the event is no longer kept".into()),
     };
     let url = match reqwest::Url::parse(&hook.url) {
         Ok(u) => u,
@@ -212,13 +237,32 @@ fn record(conn: &mut DbConn, outcomes: &[Outcome]) -> ApiResult<()> {
     hooks_of.sort();
     hooks_of.dedup();
     hooks::hold(conn, &hooks_of)?;
-    for o in outcomes {
+    // Successes in one statement per answered status, and one for their subscriptions.
+    let mut statuses: Vec<Option<i32>> = outcomes
+        .iter()
+        .filter(|o| o.ok())
+        .map(|o| o.status)
+        .collect();
+    statuses.sort();
+    statuses.dedup();
+    for status in statuses {
+        let ids: Vec<String> = outcomes
+            .iter()
+            .filter(|o| o.ok() && o.status == status)
+            .map(|o| o.delivery.id.clone())
+            .collect();
+        deliveries::succeeded_many(conn, &ids, status)?;
+    }
+    let mut fine: Vec<String> = outcomes
+        .iter()
+        .filter(|o| o.ok())
+        .map(|o| o.delivery.webhook_id.clone())
+        .collect();
+    fine.sort();
+    fine.dedup();
+    hooks::succeeded_many(conn, &fine)?;
+    for o in outcomes.iter().filter(|o| !o.ok()) {
         let d = &o.delivery;
-        if o.ok() {
-            deliveries::record_attempt(conn, &d.id, "succeeded", o.status, None, None)?;
-            hooks::succeeded(conn, &d.webhook_id)?;
-            continue;
-        }
         let mut noise = [0u8; 8];
         getrandom::fill(&mut noise).map_err(|e| crate::error::ApiError::internal(e.to_string()))?;
         let next = retry_in(d.attempts as usize + 1, u64::from_le_bytes(noise)).map(|w| at + w);
@@ -297,7 +341,10 @@ pub async fn run(state: Arc<AppState>) {
             let claimed = if free > 0 {
                 let at = now();
                 state
-                    .tx(move |c| Ok(deliveries::claim_due(c, at, at + lease, free)?))
+                    .tx(move |c| {
+                        let claimed = deliveries::claim_due(c, at, at + lease, free)?;
+                        load(c, claimed)
+                    })
                     .await?
             } else {
                 vec![]
@@ -309,7 +356,7 @@ pub async fn run(state: Arc<AppState>) {
                 };
                 let (state, client, done) = (state.clone(), client.clone(), done.clone());
                 tokio::spawn(async move {
-                    let outcome = attempt(&state, &client, &d).await;
+                    let outcome = attempt(&state, &client, d).await;
                     let _ = done.send(outcome);
                     drop(slot);
                 });
