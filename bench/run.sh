@@ -8,18 +8,19 @@
 #   bash bench/run.sh --only=P1,P4 only the figures named (the seeding is the same)
 #   LOAD_SECS=10 bash bench/run.sh --quick --only=P2   small data, full-length load runs
 #   LOAD_SECS=10 bash bench/run.sh --quick --only=P8   webhook delivery (bench/webhooks.py)
+#   bash bench/run.sh --only=P9    SCIM GET /Users at 1,000,000 users: cursor, filter, startIndex (bench/scim.py)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BACKEND=sqlite
 QUICK=0
-ONLY=P1,P2,P3,P4,P5,P6,P7,P8
+ONLY=P1,P2,P3,P4,P5,P6,P7,P8,P9
 for arg in "$@"; do
     case "$arg" in
         --postgres) BACKEND=postgres ;;
         --quick) QUICK=1 ;;
         --only=*) ONLY=${arg#--only=} ;;
-        *) echo "usage: bash bench/run.sh [--postgres] [--quick] [--only=P1,P2,...,P8]" >&2; exit 2 ;;
+        *) echo "usage: bash bench/run.sh [--postgres] [--quick] [--only=P1,P2,...,P9]" >&2; exit 2 ;;
     esac
 done
 want() { [[ ",$ONLY," == *",$1,"* ]]; }
@@ -275,4 +276,16 @@ print(f"P8 {sys.argv[1]}: with / without = {st.median(q):.2f} (median of {len(q)
       f"target >= 0.90); reads alone {st.median(reads):.2f}; background renames {st.median(c for c, _ in bg):.0f}/s, "
       f"{sum(int(d) for _, d in bg)} delivered")
 ' "$BACKEND" "$OFF_RUNS" "$ON_RUNS" "$BG_RUNS"
+fi
+
+if want P9; then
+echo "== P9: SCIM GET /scim/v2/Users as an admin of bench-bulk ($USERS users): cursor paging, a filter, index paging"
+# bench/scim.py makes the admin and its personal access token (the SCIM tenant is its account).
+SAMPLES9=21; [ "$QUICK" = 1 ] && SAMPLES9=7
+TOKEN9=$(curl -s -X POST "$API/user/login" -H 'Content-Type: application/json' -d "$LOGIN" \
+    | python3 -c 'import sys, json; print(json.load(sys.stdin)["token"])')
+read -r FIRST9 DEEP9 RATIO9 EQ9 CO9 IDX1 IDXN WALK9 ANSWERS9 TOTAL9 < <(python3 bench/scim.py "$API" "$TOKEN9" "$USERS" "$SAMPLES9")
+echo "P9 $BACKEND: SCIM cursor page $((USERS / 100)) ${DEEP9} ms / page 1 ${FIRST9} ms = ${RATIO9} (count=100, median of $SAMPLES9 each; target <= 1.5; totalResults $TOTAL9; reached in ${ANSWERS9} answers, ${WALK9} s)"
+echo "P9 $BACKEND: SCIM filter userName eq \"bu$((USERS / 2))@bench.test\" ${EQ9} ms (median of $SAMPLES9; target < 5 ms); userName co, which no index answers, ${CO9} ms"
+echo "P9 $BACKEND: SCIM index paging startIndex=$((USERS - 99)) ${IDXN} ms / startIndex=1 ${IDX1} ms = $(ratio "$IDXN" "$IDX1") (count=100, median of 5 each)"
 fi

@@ -11,6 +11,7 @@ pub mod mail;
 pub mod metrics;
 pub mod openapi;
 pub mod pagination;
+pub mod scim_filter;
 pub mod secrets;
 pub mod service;
 pub mod state;

@@ -224,6 +224,7 @@ pub fn document() -> Document {
     doc.merge(api::mfa::Doc::openapi());
     doc.merge(api::events::Doc::openapi());
     doc.merge(api::webhooks::Doc::openapi());
+    doc.merge(api::scim::Doc::openapi());
     doc.merge(api::oauth::Doc::openapi());
     doc.merge(AccountPaths::openapi());
     doc.merge(api::devices::Doc::openapi());
@@ -290,10 +291,17 @@ fn finish(doc: &mut Document) {
             .responses
             .insert(name.to_string(), error_response(name).into());
     }
+    components
+        .responses
+        .insert("ScimError".to_string(), scim_error_response().into());
     let global_security = doc.security.clone();
     for (path, item) in doc.paths.paths.iter_mut() {
         // RPC answers its errors inside frames (HTTP 200); its statuses are all its own.
         if path == "/rpc" {
+            continue;
+        }
+        if path.starts_with("/scim/") {
+            scim_responses(path, item);
             continue;
         }
         for op in operations(item) {
@@ -333,9 +341,62 @@ fn operations(item: &mut utoipa::openapi::PathItem) -> impl Iterator<Item = &mut
         item.put.as_mut(),
         item.post.as_mut(),
         item.delete.as_mut(),
+        item.patch.as_mut(),
     ]
     .into_iter()
     .flatten()
+}
+
+/// SCIM's error body (RFC 7644 section 3.12), as `/scim/v2` answers its errors; a request the
+/// server refuses before SCIM sees it (a NUL in the URL, a body over 64 KiB) gets the usual
+/// JSON error.
+fn scim_error_response() -> Response {
+    use utoipa::openapi::{ArrayBuilder, ObjectBuilder, Type};
+    let text = || ObjectBuilder::new().schema_type(Type::String);
+    let schema = ObjectBuilder::new()
+        .property("schemas", ArrayBuilder::new().items(text()))
+        .property("status", text())
+        .property("scimType", text())
+        .property("detail", text())
+        .required("schemas")
+        .required("status")
+        .build();
+    ResponseBuilder::new()
+        .description("A SCIM error: `status`, `scimType` when it has one, `detail`.")
+        .content("application/scim+json", Content::new(Some(schema)))
+        .content(
+            "application/json",
+            Content::new(Some(ObjectBuilder::new().schema_type(Type::Object).build())),
+        )
+        .build()
+}
+
+/// `/scim/v2`: answers are `application/scim+json`, errors SCIM's; the resource routes answer
+/// 400, 401, 403, 404, 409 and 503, discovery needs no credential.
+fn scim_responses(path: &str, item: &mut utoipa::openapi::PathItem) {
+    let discovery = ["/ServiceProviderConfig", "/ResourceTypes", "/Schemas"]
+        .iter()
+        .any(|d| path.starts_with(&format!("/scim/v2{d}")));
+    for op in operations(item) {
+        for r in op.responses.responses.values_mut() {
+            if let RefOr::T(resp) = r {
+                if let Some(c) = resp.content.shift_remove("application/json") {
+                    resp.content.insert("application/scim+json".to_string(), c);
+                }
+            }
+        }
+        let statuses: &[u16] = if discovery {
+            &[400, 404]
+        } else {
+            &[400, 401, 403, 404, 409, 413, 503]
+        };
+        for status in statuses {
+            op.responses
+                .responses
+                .entry(status.to_string())
+                .or_insert_with(|| RefOr::Ref(Ref::from_response_name("ScimError")));
+        }
+    }
 }
 
 /// Reference a shared error response unless the operation answers that status its own way.

@@ -450,3 +450,13 @@ pub fn unknown_fields(
 ) {
     errors.extend(unknown.keys().map(|k| format!("{k}: unknown field")));
 }
+
+/// With `#[serde(default)]`: `None` when the field is absent, `Some(None)` for an explicit
+/// `null` (clear it), `Some(Some(v))` for a value.
+pub fn some_or_null<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
+}

@@ -19,6 +19,7 @@ pub mod page;
 pub mod plans;
 pub mod registration;
 pub mod rpc;
+pub mod scim;
 pub mod sessions;
 pub mod tokens;
 pub mod tree;
@@ -41,7 +42,7 @@ use validator::{Validate, ValidationError};
 /// this same table, so the spec cannot miss a route or describe one that does not exist.
 #[rustfmt::skip]
 pub fn routes() -> Vec<(Method, &'static str, Route)> {
-    use actix_web::web::{delete, get, post, put};
+    use actix_web::web::{delete, get, patch, post, put};
     vec![
         (Method::GET, "/healthz", get().to(ops::healthz)),
         (Method::GET, "/readyz", get().to(ops::readyz)),
@@ -57,6 +58,26 @@ pub fn routes() -> Vec<(Method, &'static str, Route)> {
         (Method::GET, "/v1/keys", get().to(keys::list)),
         (Method::POST, "/v1/keys/rotate", post().to(keys::rotate)),
         (Method::GET, "/v1/audit", get().to(audit::list)),
+        (Method::GET, "/scim/v2/ServiceProviderConfig", get().to(scim::service_provider_config)),
+        (Method::GET, "/scim/v2/ResourceTypes", get().to(scim::resource_types)),
+        (Method::GET, "/scim/v2/ResourceTypes/{id}", get().to(scim::resource_type)),
+        (Method::GET, "/scim/v2/Schemas", get().to(scim::schemas)),
+        (Method::GET, "/scim/v2/Schemas/{id}", get().to(scim::schema)),
+        (Method::POST, "/scim/v2/.search", post().to(scim::search_all)),
+        (Method::GET, "/scim/v2/Users", get().to(scim::list_users)),
+        (Method::POST, "/scim/v2/Users", post().to(scim::create_user)),
+        (Method::POST, "/scim/v2/Users/.search", post().to(scim::search_users)),
+        (Method::GET, "/scim/v2/Users/{id}", get().to(scim::get_user)),
+        (Method::PUT, "/scim/v2/Users/{id}", put().to(scim::replace_user)),
+        (Method::PATCH, "/scim/v2/Users/{id}", patch().to(scim::patch_user)),
+        (Method::DELETE, "/scim/v2/Users/{id}", delete().to(scim::delete_user)),
+        (Method::GET, "/scim/v2/Groups", get().to(scim::list_groups)),
+        (Method::POST, "/scim/v2/Groups", post().to(scim::create_group)),
+        (Method::POST, "/scim/v2/Groups/.search", post().to(scim::search_groups)),
+        (Method::GET, "/scim/v2/Groups/{id}", get().to(scim::get_group)),
+        (Method::PUT, "/scim/v2/Groups/{id}", put().to(scim::replace_group)),
+        (Method::PATCH, "/scim/v2/Groups/{id}", patch().to(scim::patch_group)),
+        (Method::DELETE, "/scim/v2/Groups/{id}", delete().to(scim::delete_group)),
         (Method::GET, "/v1/events", get().to(events::list)),
         (Method::GET, "/v1/webhooks", get().to(webhooks::list)),
         (Method::POST, "/v1/webhooks", post().to(webhooks::create)),
@@ -158,8 +179,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     }
 }
 
-pub async fn not_found() -> ApiResult<HttpResponse> {
-    Err(ApiError::not_found("no such route"))
+pub async fn not_found(req: actix_web::HttpRequest) -> HttpResponse {
+    use actix_web::ResponseError;
+    let e = ApiError::not_found("no such route");
+    // SCIM clients read SCIM's error body under its base path.
+    if req.path().starts_with("/scim/") {
+        return scim::failed(e);
+    }
+    e.error_response()
 }
 
 async fn method_not_allowed() -> HttpResponse {

@@ -400,6 +400,7 @@ fn create_user(state: &AppState, caller: Caller, a: Value) -> Outcome<'_> {
             send_invite: None,
             account_id: None,
             id: a.id.map(super::users::ImportId),
+            external_id: None,
         };
         users::create(state, caller, b.checked()?).await?;
         Ok(None)

@@ -70,6 +70,10 @@ pub struct CreateUser {
     /// An account of the caller's tree (default: the caller's own).
     pub account_id: Option<String>,
     pub id: Option<ImportId>,
+    /// The provisioning directory's id for the user, unique in its account.
+    #[validate(length(min = 1, max = 255))]
+    #[schema(min_length = 1, max_length = 255)]
+    pub external_id: Option<String>,
 }
 
 /// Role admin: create a user in the caller's account or in `accountId` of its tree.
@@ -118,6 +122,7 @@ impl CreateUser {
             password: self.password,
             send_invite: self.send_invite.unwrap_or(false),
             account_id: self.account_id,
+            external_id: self.external_id,
         })
     }
 }
@@ -250,6 +255,7 @@ pub async fn remove(
 
 #[derive(Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct UpdateUser {
     /// Defaults to the caller.
     #[validate(length(min = 1, max = 64))]
@@ -276,6 +282,14 @@ pub struct UpdateUser {
     /// Replaces the stored object; at most 16 KiB of JSON.
     #[schema(value_type = Option<Object>)]
     preferences: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Admin, of another user below its role: `false` deactivates it (no login; every
+    /// credential ends at once), `true` lets it log in again (with new credentials).
+    active: Option<bool>,
+    /// Admin: the provisioning directory's id for the user (`null` clears it).
+    #[validate(length(min = 1, max = 255))]
+    #[schema(min_length = 1, max_length = 255)]
+    #[serde(default, deserialize_with = "super::body::some_or_null")]
+    external_id: Option<Option<String>>,
 }
 
 const MAX_PREFERENCES_BYTES: usize = 16 * 1024;
@@ -323,8 +337,9 @@ pub async fn update(
         first: b.first,
         last: b.last,
         preferences,
+        external_id: b.external_id,
     };
-    let user = service::update(&state, caller, b.id, changes).await?;
+    let user = service::update(&state, caller, b.id, changes, b.active).await?;
     Ok(ok(user.view()))
 }
 

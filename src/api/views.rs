@@ -88,6 +88,11 @@ pub struct UserView {
     pub created: String,
     #[schema(format = DateTime)]
     pub activity: String,
+    /// False: deactivated (cannot log in; every credential it had is ended).
+    pub active: bool,
+    /// The provisioning directory's id for the user (SCIM `externalId`).
+    #[schema(required = true)]
+    pub external_id: Option<String>,
 }
 
 impl User {
@@ -107,6 +112,8 @@ impl User {
             status: self.status.as_str().to_string(),
             created: rfc3339(self.created),
             activity: rfc3339(self.activity),
+            active: self.active,
+            external_id: self.external_id.clone(),
         }
     }
 }

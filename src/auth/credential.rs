@@ -256,7 +256,13 @@ fn judge(found: Option<CredentialCheck>, version: i64) -> ApiResult<(User, About
     let found = found.ok_or_else(revoked_msg)?;
     // A token of a login session lives only as long as the session: logout and a detected
     // refresh-token replay end every access token issued in it.
-    if found.user.token_version != version || found.revoked || !found.session_alive {
+    // A deactivated user's version moved on too; its flag is checked as well, so that no
+    // credential made for it later (a token an admin mints) works either.
+    if found.user.token_version != version
+        || found.revoked
+        || !found.session_alive
+        || !found.user.active
+    {
         return Err(revoked_msg());
     }
     if found.blocked {

@@ -221,6 +221,7 @@ fn snapshot(conn: &mut DbConn, kind: &str, e: &super::audit::Entry) -> QueryResu
                     "username": u.username, "first": u.first, "last": u.last,
                     "role": u.role.as_str(), "verified": u.verified, "status": u.status.as_str(),
                     "created": at(u.created), "activity": at(u.activity),
+                "active": u.active, "externalId": u.external_id,
                 })
             })
         }

@@ -22,6 +22,7 @@ pub mod plans;
 pub mod refresh;
 pub mod revoked;
 pub mod schema;
+pub mod scim;
 pub mod seat_tokens;
 pub mod sessions;
 pub mod throttle;

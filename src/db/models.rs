@@ -84,6 +84,12 @@ pub struct User {
     pub token_version: i64,
     pub created: i64,
     pub activity: i64,
+    /// False: deactivated (no login, every credential ended) until made active again.
+    pub active: bool,
+    /// The provisioning directory's id for the user (SCIM `externalId`), unique per account.
+    pub external_id: Option<String>,
+    /// When the user last changed (SCIM `meta.lastModified`).
+    pub modified: i64,
 }
 
 #[derive(Queryable, Selectable, Insertable, Clone, Debug)]

@@ -46,6 +46,9 @@ diesel::table! {
         token_version -> BigInt,
         created -> BigInt,
         activity -> BigInt,
+        active -> Bool,
+        external_id -> Nullable<Text>,
+        modified -> BigInt,
     }
 }
 

@@ -94,6 +94,11 @@ pub fn delete(conn: &mut DbConn, id: &str) -> QueryResult<usize> {
 
 /// The second factor was used in this session (TOTP confirmed in it): its next tokens are
 /// whole, not enrolment-only.
+/// End every session of a user (its refresh tokens go separately).
+pub fn delete_for_user(conn: &mut DbConn, user_id: &str) -> QueryResult<usize> {
+    diesel::delete(dsl::sessions.filter(dsl::user_id.eq(user_id))).execute(conn)
+}
+
 pub fn mark_mfa(conn: &mut DbConn, id: &str) -> QueryResult<()> {
     diesel::update(dsl::sessions.find(id))
         .set(dsl::mfa.eq(true))

@@ -44,7 +44,7 @@ macro_rules! credential_head {
     () => {
         "SELECT u.id, u.account_id, u.email, u.email_lower, u.username, u.username_lower, \
          u.first, u.last, u.role, u.preferences, u.verified, u.status, u.password_hash, \
-         u.token_version, u.created, u.activity, \
+         u.token_version, u.created, u.activity, u.active, u.external_id, u.modified, \
          EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = "
     };
 }
@@ -345,6 +345,8 @@ pub fn count_admins(conn: &mut DbConn, account_id: &str) -> QueryResult<i64> {
     dsl::users
         .filter(dsl::account_id.eq(account_id))
         .filter(dsl::role.eq_any([Role::Admin.as_str(), Role::Owner.as_str()]))
+        // A deactivated admin administers nothing.
+        .filter(dsl::active.eq(true))
         .count()
         .get_result(conn)
 }
@@ -352,6 +354,7 @@ pub fn count_admins(conn: &mut DbConn, account_id: &str) -> QueryResult<i64> {
 pub fn count_owners(conn: &mut DbConn) -> QueryResult<i64> {
     dsl::users
         .filter(dsl::role.eq(Role::Owner.as_str()))
+        .filter(dsl::active.eq(true))
         .count()
         .get_result(conn)
 }
@@ -378,11 +381,36 @@ pub struct UserChanges {
     pub first: Option<String>,
     pub last: Option<String>,
     pub preferences: Option<String>,
+    /// `Some(None)` clears it.
+    pub external_id: Option<Option<String>>,
+}
+
+impl UserChanges {
+    pub fn is_empty(&self) -> bool {
+        self.email.is_none()
+            && self.username.is_none()
+            && self.first.is_none()
+            && self.last.is_none()
+            && self.preferences.is_none()
+            && self.external_id.is_none()
+    }
 }
 
 pub fn update(conn: &mut DbConn, id: &str, changes: &UserChanges) -> QueryResult<()> {
     diesel::update(dsl::users.find(id))
-        .set(changes)
+        .set((changes, dsl::modified.eq(super::models::now())))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Deactivate (ending every credential: tokens carry the version) or activate a user.
+pub fn set_active(conn: &mut DbConn, id: &str, active: bool) -> QueryResult<()> {
+    diesel::update(dsl::users.find(id))
+        .set((
+            dsl::active.eq(active),
+            dsl::token_version.eq(dsl::token_version + 1),
+            dsl::modified.eq(super::models::now()),
+        ))
         .execute(conn)
         .map(|_| ())
 }
@@ -393,6 +421,7 @@ pub fn set_role(conn: &mut DbConn, id: &str, role: Role) -> QueryResult<()> {
         .set((
             dsl::role.eq(role.as_str()),
             dsl::token_version.eq(dsl::token_version + 1),
+            dsl::modified.eq(super::models::now()),
         ))
         .execute(conn)
         .map(|_| ())

@@ -87,6 +87,7 @@ fn create_top_level_in(
             role: Role::Admin,
             password_hash: None,
             verified: false,
+            external_id: None,
         },
     )?;
     crate::db::audit::record(

@@ -59,6 +59,7 @@ fn bootstrap_owner(
                 role: Role::Owner,
                 password_hash: Some(password_hash),
                 verified: true,
+                external_id: None,
             },
         )?;
         Ok(Bootstrap::Created(user.id))

@@ -91,7 +91,7 @@ pub async fn create(
         .await
 }
 
-fn create_in(
+pub(super) fn create_in(
     conn: &mut DbConn,
     caller: &Caller,
     account_id: Option<&str>,
@@ -149,7 +149,7 @@ pub async fn delete(
         .await
 }
 
-fn delete_in(
+pub(super) fn delete_in(
     conn: &mut DbConn,
     caller: &Caller,
     account_id: Option<&str>,

@@ -16,6 +16,7 @@ pub mod keys;
 pub mod mfa;
 pub mod plans;
 pub mod registration;
+pub mod scim;
 pub mod sessions;
 pub mod throttle;
 pub mod tokens;

@@ -72,6 +72,7 @@ pub async fn register(state: &AppState, r: Registration, meta: Meta) -> ApiResul
                     role: Role::Admin,
                     password_hash: Some(hash),
                     verified: false,
+                    external_id: None,
                 },
             )?;
             let code = codes::issue(c, Kind::Confirm, &user.id)?;

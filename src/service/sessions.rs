@@ -114,6 +114,9 @@ async fn password_login(
     if !user.verified {
         return Err(ApiError::forbidden("email address not verified"));
     }
+    if !user.active {
+        return Err(ApiError::forbidden("user deactivated"));
+    }
     let jwt = state.keys.clone();
     state
         .tx(move |c| {
@@ -154,6 +157,9 @@ pub fn begin(
     mfa: bool,
 ) -> ApiResult<Session> {
     let ts = now();
+    if !user.active {
+        return Err(ApiError::forbidden("user deactivated"));
+    }
     if !users::touch_if_unchanged(conn, &user, ts)? {
         return Err(bad_login());
     }
@@ -301,6 +307,7 @@ fn refresh_in(
         return Ok(Refreshed::Invalid);
     };
     if user.token_version != row.token_version
+        || !user.active
         || !user.verified
         || accounts::blocked(conn, &user.account_id)?
     {

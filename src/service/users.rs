@@ -25,6 +25,7 @@ pub struct NewUser {
     pub role: Role,
     pub password_hash: Option<String>,
     pub verified: bool,
+    pub external_id: Option<String>,
 }
 
 /// Insert a user; with no password it is `invited` until it accepts an invitation.
@@ -52,6 +53,9 @@ pub fn insert(conn: &mut DbConn, n: NewUser) -> ApiResult<User> {
         token_version: crate::secrets::random_u31(),
         created: ts,
         activity: ts,
+        active: true,
+        external_id: n.external_id,
+        modified: ts,
     };
     store::insert(conn, &user)?;
     Ok(user)
@@ -70,6 +74,7 @@ pub struct Create {
     pub send_invite: bool,
     /// An account of the caller's tree (default: the caller's own).
     pub account_id: Option<String>,
+    pub external_id: Option<String>,
 }
 
 /// Create a user. With `send_invite`, or without a password, the user is invited (and mailed a
@@ -91,6 +96,7 @@ pub async fn create(state: &AppState, caller: Caller, c: Create) -> ApiResult<Us
         role: c.role,
         verified: password_hash.is_some(),
         password_hash,
+        external_id: c.external_id,
     };
     let account_id = c.account_id;
     state
@@ -103,7 +109,7 @@ pub async fn create(state: &AppState, caller: Caller, c: Create) -> ApiResult<Us
 }
 
 /// In the caller's account, or in `account_id` within the caller's tree.
-fn create_in(
+pub(super) fn create_in(
     conn: &mut DbConn,
     caller: &Caller,
     account_id: Option<String>,
@@ -176,7 +182,7 @@ pub async fn remove(
         .await
 }
 
-fn remove_in(conn: &mut DbConn, caller: &Caller, target: Option<User>) -> ApiResult<()> {
+pub(super) fn remove_in(conn: &mut DbConn, caller: &Caller, target: Option<User>) -> ApiResult<()> {
     let user = managed_user(conn, caller, target)?;
     let user = lock_and_reload(conn, caller, &user)?;
     check_not_last(conn, &user, None, "remove")?;
@@ -251,6 +257,7 @@ pub async fn update(
     caller: Caller,
     id: Option<String>,
     mut changes: UserChanges,
+    active: Option<bool>,
 ) -> ApiResult<User> {
     let own = id.as_deref().is_none_or(|i| i == caller.id());
     let moving = |new: &Option<String>| {
@@ -268,7 +275,10 @@ pub async fn update(
         .tx_then_mail(move |c| {
             let target = store::find(c, id.as_deref().unwrap_or(caller.id()))?;
             let old_email = target.as_ref().map(|u| u.email.clone());
-            let user = update_in(c, &caller, target, changes)?;
+            let mut user = update_in(c, &caller, target, changes)?;
+            if let Some(active) = active {
+                user = set_active_in(c, &caller, user, active)?;
+            }
             let mut mails = vec![];
             if let Some(new) = pending {
                 mails.push(match store::by_email(c, &new)? {
@@ -293,7 +303,50 @@ pub async fn update(
         .await
 }
 
-fn update_in(
+/// Deactivate a user (it cannot log in, and every credential it holds ends at once: tokens
+/// carry the version this bumps, refresh tokens go) or activate it again, audited. Only an
+/// admin, of another user below its role, and never the last admin of an account.
+pub fn set_active_in(
+    conn: &mut DbConn,
+    caller: &Caller,
+    user: User,
+    active: bool,
+) -> ApiResult<User> {
+    if user.active == active {
+        return Ok(user);
+    }
+    if user.id == caller.id() {
+        return Err(ApiError::forbidden("cannot deactivate yourself"));
+    }
+    if caller.role() < Role::Admin {
+        return Err(ApiError::forbidden(
+            "only an admin activates or deactivates users",
+        ));
+    }
+    may_act_for(caller, &user, "activates or deactivates users")?;
+    let user = lock_and_reload(conn, caller, &user)?;
+    if !active {
+        check_not_last(conn, &user, None, "deactivate")?;
+        crate::db::refresh::delete_for_user(conn, &user.id)?;
+        crate::db::sessions::delete_for_user(conn, &user.id)?;
+    }
+    store::set_active(conn, &user.id, active)?;
+    let action = if active {
+        "user.activate"
+    } else {
+        "user.deactivate"
+    };
+    crate::db::audit::record(
+        conn,
+        &caller.meta,
+        action,
+        Some(&user.account_id),
+        Some(&user.id),
+    )?;
+    Ok(store::get(conn, &user.id)?)
+}
+
+pub(super) fn update_in(
     conn: &mut DbConn,
     caller: &Caller,
     target: Option<User>,
@@ -303,12 +356,7 @@ fn update_in(
     if changes.email.is_some() || changes.username.is_some() {
         may_act_for(caller, &user, "changes the email or username")?;
     }
-    let nothing = changes.email.is_none()
-        && changes.username.is_none()
-        && changes.first.is_none()
-        && changes.last.is_none()
-        && changes.preferences.is_none();
-    if !nothing {
+    if !changes.is_empty() {
         store::update(conn, &user.id, &changes)?;
         crate::db::audit::record(
             conn,

@@ -40,6 +40,7 @@ const RULES: &[(&[&str], &[&str], &str)] = &[
             "ids.rs",
             "secrets.rs",
             "pagination.rs",
+            "scim_filter.rs",
             "config.rs",
             "metrics.rs",
         ],
