@@ -368,6 +368,19 @@ fn replace_in(c: &mut DbConn, caller: &Caller, user: User, doc: &Value) -> ApiRe
     let f = user_fields(doc)?;
     let email = String::from(f.email);
     let username = f.username.map(String::from);
+    let moves = email != user.email || username != user.username;
+    // One's own login identity changes through /user/update, where a new address must confirm
+    // it: a directory's token must not move its own holder's email.
+    if moves && user.id == caller.id() {
+        return Err(scim_error(
+            "mutability",
+            "your own userName and email change through /user/update",
+        ));
+    }
+    if email != user.email {
+        // Codes mailed to the old address must not work for the new one.
+        crate::db::codes::delete_all_for(c, &user.id)?;
+    }
     let changes = UserChanges {
         email_lower: (email != user.email).then(|| email.to_lowercase()),
         email: (email != user.email).then_some(email),

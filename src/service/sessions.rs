@@ -190,6 +190,10 @@ pub fn start(
     client: Option<&str>,
     mfa: bool,
 ) -> ApiResult<Session> {
+    // Every way in (a password, a second factor, a code that logs in) ends here.
+    if !user.active {
+        return Err(ApiError::forbidden("user deactivated"));
+    }
     let family = crate::ids::new_id();
     let (ip, agent) = (meta.ip.as_deref(), meta.user_agent.as_deref());
     let row = crate::db::sessions::NewSession {

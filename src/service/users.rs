@@ -155,7 +155,8 @@ fn check_not_last(
     verb: &str,
 ) -> ApiResult<()> {
     let old = user.role;
-    let loses = |r: Role| old >= r && new_role.is_none_or(|n| n < r);
+    // A deactivated admin is counted out already.
+    let loses = |r: Role| user.active && old >= r && new_role.is_none_or(|n| n < r);
     if loses(Role::Admin) && store::count_admins(conn, &user.account_id)? <= 1 {
         return Err(ApiError::conflict(format!(
             "cannot {verb} the last admin of an account"
@@ -325,8 +326,11 @@ pub fn set_active_in(
     }
     may_act_for(caller, &user, "activates or deactivates users")?;
     let user = lock_and_reload(conn, caller, &user)?;
+    // Again on the row as locked: a promotion racing this must not make it a peer's act.
+    may_act_for(caller, &user, "activates or deactivates users")?;
     if !active {
         check_not_last(conn, &user, None, "deactivate")?;
+        crate::db::codes::delete_all_for(conn, &user.id)?;
         crate::db::refresh::delete_for_user(conn, &user.id)?;
         crate::db::sessions::delete_for_user(conn, &user.id)?;
     }

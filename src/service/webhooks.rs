@@ -39,22 +39,46 @@ fn no_such() -> ApiError {
 pub fn is_private(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
             v4.is_private()
                 || v4.is_loopback()
                 || v4.is_link_local()
-                || v4.is_unspecified()
                 || v4.is_broadcast()
-                || v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64
+                || v4.is_multicast()
+                || a == 0
+                || a >= 240
+                || (a == 100 && (b & 0xc0) == 64)
+                || (a == 198 && (b & 0xfe) == 18)
+                || (a == 192 && b == 0 && c == 0)
         }
         IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
+            let s = v6.segments();
+            // IPv4 inside IPv6: mapped (::ffff:a.b.c.d), compatible (::a.b.c.d), NAT64
+            // (64:ff9b::/96, 64:ff9b:1::/48: the gateway reaches the IPv4 address), 6to4
+            // (2002:AABB:CCDD::).
+            let embedded = |hi: u16, lo: u16| {
+                std::net::Ipv4Addr::new((hi >> 8) as u8, hi as u8, (lo >> 8) as u8, lo as u8)
+            };
+            if let Some(v4) = v6.to_ipv4() {
+                if s[..5] == [0; 5] {
+                    return is_private(IpAddr::V4(v4));
+                }
+            }
+            let inner = match s {
+                [0x64, 0xff9b, 0, 0, 0, 0, hi, lo] => Some(embedded(hi, lo)),
+                [0x64, 0xff9b, 1, ..] => Some(embedded(s[6], s[7])),
+                [0x2002, hi, lo, ..] => Some(embedded(hi, lo)),
+                _ => None,
+            };
+            if let Some(v4) = inner {
                 return is_private(IpAddr::V4(v4));
             }
-            let first = v6.segments()[0];
             v6.is_loopback()
                 || v6.is_unspecified()
-                || (first & 0xfe00) == 0xfc00
-                || (first & 0xffc0) == 0xfe80
+                || v6.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfe80
+                || (s[0] & 0xffc0) == 0xfec0
         }
     }
 }
@@ -463,10 +487,25 @@ mod tests {
             "::ffff:127.0.0.1",
             "100.64.0.1",
             "0.0.0.0",
+            "0.1.2.3",
+            "198.18.0.1",
+            "224.0.0.1",
+            "240.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b:1::a00:1",
+            "2002:a9fe:a9fe::",
+            "::127.0.0.1",
+            "fec0::1",
+            "ff02::1",
         ] {
             assert!(is_private(ip.parse().unwrap()), "{ip}");
         }
-        for ip in ["93.184.216.34", "2606:4700::1111"] {
+        for ip in [
+            "93.184.216.34",
+            "2606:4700::1111",
+            "64:ff9b::5db8:d822",
+            "2002:5db8:d822::",
+        ] {
             assert!(!is_private(ip.parse().unwrap()), "{ip}");
         }
         assert!(check_url("http://127.0.0.1:9/hook", false).is_err());

@@ -273,7 +273,7 @@ fn a_tenant_sees_and_changes_only_its_own_account() {
     let (a, _) = s.account("A");
     let (b, _) = s.account("B");
     let child = s.child(&a, "A child", 0);
-    let (_, admin_a) = s.user(&a, "admin");
+    let (admin_a_id, admin_a) = s.user(&a, "admin");
     let (_, admin_b) = s.user(&b, "admin");
     let (_, user_a) = s.user(&a, "user");
     let in_b = scim(
@@ -332,6 +332,16 @@ fn a_tenant_sees_and_changes_only_its_own_account() {
     .expect(200)
     .body;
     assert_eq!(ids(&owners), vec![in_b.clone()]);
+    // A directory's token cannot move its own holder's login identity.
+    let own = scim(
+        &s,
+        "PUT",
+        &format!("/Users/{admin_a_id}"),
+        &admin_a,
+        Some(okta_user("taken-over", "evil@elsewhere.test")),
+    )
+    .expect(400);
+    assert_eq!(own.body["scimType"], "mutability");
     let denied = scim(&s, "GET", "/Users", &user_a, None).expect(403);
     assert_eq!(
         denied.body["schemas"][0],
