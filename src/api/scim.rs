@@ -314,11 +314,7 @@ fn resource_type_list() -> Vec<Value> {
 }
 
 fn list_of(items: Vec<Value>) -> Value {
-    json!({
-        "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
-        "totalResults": items.len(), "itemsPerPage": items.len(), "startIndex": 1,
-        "Resources": items,
-    })
+    service::list_response(items.len() as i64, items, Some(1))
 }
 
 /// The resource types: User and Group.

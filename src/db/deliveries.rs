@@ -185,14 +185,6 @@ pub fn retry_now(conn: &mut DbConn, id: &str, now: i64) -> QueryResult<()> {
         .map(|_| ())
 }
 
-/// A new delivery outside the event log (a ping), due now.
-pub fn insert_new(conn: &mut DbConn, row: &DeliveryRow) -> QueryResult<()> {
-    diesel::insert_into(dsl::deliveries)
-        .values(row)
-        .execute(conn)
-        .map(|_| ())
-}
-
 /// Forget finished deliveries made before `before` (µs); how many went.
 pub fn prune(conn: &mut DbConn, before: i64) -> QueryResult<usize> {
     diesel::delete(

@@ -114,14 +114,6 @@ pub fn after(
         .load(conn)
 }
 
-pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<EventRow>> {
-    dsl::events
-        .filter(dsl::id.eq(id))
-        .select(EventRow::as_select())
-        .first(conn)
-        .optional()
-}
-
 pub fn find_many(conn: &mut DbConn, ids: &[String]) -> QueryResult<Vec<EventRow>> {
     dsl::events
         .filter(dsl::id.eq_any(ids))

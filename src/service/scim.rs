@@ -32,6 +32,21 @@ fn scim_error(kind: &str, detail: impl std::fmt::Display) -> ApiError {
     ApiError::invalid(format!("{kind}: {detail}"))
 }
 
+/// A ListResponse of `resources` (RFC 7644 section 3.4.2), out of `total` matches; index
+/// paging adds its `startIndex`.
+pub fn list_response(total: i64, resources: Vec<Value>, start: Option<i64>) -> Value {
+    let mut out = json!({
+        "schemas": [LIST_SCHEMA],
+        "totalResults": total,
+        "itemsPerPage": resources.len(),
+        "Resources": resources,
+    });
+    if let Some(start) = start {
+        out["startIndex"] = start.into();
+    }
+    out
+}
+
 /// The tenant: the caller's account (an admin's), or the owner's `accountId`.
 pub fn tenant(conn: &mut DbConn, caller: &Caller, account_id: Option<&str>) -> ApiResult<String> {
     if caller.role() < Role::Admin {
@@ -285,18 +300,10 @@ pub async fn list_users(
     in_tenant(state, caller, account_id, false, move |c, _, account| {
         let (rows, total) =
             store::users(c, &account, filter.as_ref(), &from, count, true).map_err(list_error)?;
-        let mut out = json!({
-            "schemas": [LIST_SCHEMA],
-            "totalResults": total,
-            "itemsPerPage": rows.len(),
-            "Resources": rows.iter().map(|u| user_resource(u, &base)).collect::<Vec<_>>(),
-        });
-        if by_cursor {
-            if rows.len() as i64 == count && count > 0 {
-                out["nextCursor"] = rows.last().map(encode_cursor).into();
-            }
-        } else {
-            out["startIndex"] = start.into();
+        let resources = rows.iter().map(|u| user_resource(u, &base)).collect();
+        let mut out = list_response(total, resources, (!by_cursor).then_some(start));
+        if by_cursor && rows.len() as i64 == count && count > 0 {
+            out["nextCursor"] = rows.last().map(encode_cursor).into();
         }
         Ok(out)
     })
@@ -768,13 +775,7 @@ pub async fn list_groups(
             .iter()
             .map(|g| group_resource(c, g, &base))
             .collect::<ApiResult<Vec<_>>>()?;
-        Ok(json!({
-            "schemas": [LIST_SCHEMA],
-            "totalResults": total,
-            "itemsPerPage": resources.len(),
-            "startIndex": start,
-            "Resources": resources,
-        }))
+        Ok(list_response(total, resources, Some(start)))
     })
     .await
 }

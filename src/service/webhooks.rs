@@ -351,7 +351,7 @@ pub async fn ping(state: &AppState, caller: Caller, id: String) -> ApiResult<Del
                 payload: Some(payload.to_string()),
                 ..pending(&hook.id, &event, "webhook.ping", ts)
             };
-            deliveries::insert_new(c, &row)?;
+            deliveries::insert(c, &row)?;
             Ok(row)
         })
         .await?;
