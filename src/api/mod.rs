@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod audit;
 pub mod body;
 pub mod clients;
+pub mod console;
 pub mod devices;
 pub mod discovery;
 pub mod error;
@@ -177,6 +178,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         }
         cfg.service(resource.default_service(web::to(method_not_allowed)));
     }
+    // A page, not API: outside the table the OpenAPI document is built from.
+    console::configure(cfg);
 }
 
 pub async fn not_found(req: actix_web::HttpRequest) -> HttpResponse {

@@ -4,6 +4,7 @@ mod accounts;
 mod auth;
 mod clients;
 mod common;
+mod console;
 mod events;
 mod flows;
 mod fuzz;
