@@ -19,6 +19,7 @@ import requests
 from selenium import webdriver
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.firefox.service import Service as FirefoxService
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
@@ -26,7 +27,8 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 API = os.environ["API"]
 OWNER = (os.environ["OWNER_EMAIL"], os.environ["OWNER_PASSWORD"])
-SCREENS = os.environ.get("SCREENS", "target/console-screens")
+BROWSER = os.environ.get("BROWSER", "chromium")
+SCREENS = os.environ.get("SCREENS", "target/console-screens" + ("" if BROWSER == "chromium" else f"/{BROWSER}"))
 AXE = os.environ.get("AXE", "target/ci-console/node_modules/axe-core/axe.min.js")
 RUN = uuid.uuid4().hex[:6]
 PASSWORD = "console-pw-123"
@@ -44,7 +46,7 @@ def fail(msg):
         print(driver.find_element(By.TAG_NAME, "body").text[:3000], file=sys.stderr)
     except Exception:
         pass
-    for e in driver.get_log("browser")[-20:]:
+    for e in browser_log()[-20:]:
         print(f"  console: {e['message'][:300]}", file=sys.stderr)
     sys.exit(1)
 
@@ -78,12 +80,29 @@ def make_user(token, email, role, account_id):
 
 # --- the browser ------------------------------------------------------------------------------------
 
-opts = webdriver.ChromeOptions()
-opts.binary_location = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,900"):
-    opts.add_argument(arg)
-opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-driver = webdriver.Chrome(service=Service(os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")), options=opts)
+def start_browser():
+    """Chromium (the default) or Firefox (BROWSER=firefox), each through its own driver."""
+    if BROWSER == "firefox":
+        opts = webdriver.FirefoxOptions()
+        opts.binary_location = os.environ.get("FIREFOX", "/usr/bin/firefox-esr")
+        for arg in ("-headless", "--width=1280", "--height=900"):
+            opts.add_argument(arg)
+        return webdriver.Firefox(service=FirefoxService(os.environ["GECKODRIVER"]), options=opts)
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,900"):
+        opts.add_argument(arg)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(service=Service(os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")), options=opts)
+
+
+def browser_log():
+    """What the page logged (Chromium's driver reads it; Firefox's does not offer it)."""
+    return driver.get_log("browser") if BROWSER == "chromium" else []
+
+
+driver = start_browser()
+driver.set_window_size(1280, 900)
 # The page redraws what it shows: an element found a moment ago may be gone; look again.
 wait = WebDriverWait(driver, 10, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException))
 step = 0
@@ -132,12 +151,16 @@ def submit(form):
     css(f"{form} button[type=submit]").click()
 
 
-def log_in(email, password):
+def password_step(email, password=PASSWORD):
     driver.get(API + "/console")
     css("#login-form")
     fill("#login-form", "login", email)
     fill("#login-form", "password", password)
     submit("#login-form")
+
+
+def log_in(email, password):
+    password_step(email, password)
     css("#tree")
     css("#page-title")
 
@@ -162,7 +185,7 @@ def tree_seats(account_id):
 
 def open_account(account_id):
     driver.execute_script("location.hash = arguments[0]", f"#/accounts/{account_id}")
-    until(lambda d: d.execute_script("return document.querySelector('#details') && location.hash") == f"#/accounts/{account_id}", "step at line 163")
+    until(lambda d: d.execute_script("return document.querySelector('#details') && location.hash") == f"#/accounts/{account_id}", "the page to catch up")
     time.sleep(0.3)
 
 
@@ -210,7 +233,7 @@ try:
     fill("#new-account", "email", f"acme-{RUN}@console.test")
     fill("#new-account", "seats", "20")
     submit("#new-account")
-    until(lambda d: name in d.find_element(By.ID, "page-title").text, "step at line 211")
+    until(lambda d: name in d.find_element(By.ID, "page-title").text, "the page to catch up")
     acme = account_id_from_hash()
     check(tree_seats(acme)[:2] == (0, 20), f"Acme's bar: {tree_seats(acme)}")
     child = f"Acme East {RUN}"
@@ -219,7 +242,7 @@ try:
     submit("#child-form")
     visible_text(child)
     css("#children-list")
-    until(lambda d: tree_seats(acme)[1] == 15, "step at line 220")
+    until(lambda d: tree_seats(acme)[1] == 15, "the page to catch up")
     shot("account-and-child")
 
     # 3. Invite a user and see the invitation.
@@ -240,7 +263,9 @@ try:
     open_account(child_id)
     fill("#seats-form", "deviceSeats", "8")
     submit("#seats-form")
-    until(lambda d: tree_seats(child_id)[1] == 8, "step at line 241")
+    until(lambda d: tree_seats(child_id)[1] == 8, "the child's bar to show 8 seats")
+    active = driver.switch_to.active_element
+    check(active.text == "Set seats", f"after the redraw the focus is on {active.tag_name} {active.text!r}, not on Set seats")
     check(tree_seats(acme)[1] == before[1] - 3, f"Acme's bar after moving 3 seats: {before} -> {tree_seats(acme)}")
     print(f"  Acme {before[2]!r} -> {tree_seats(acme)[2]!r}")
     for device in ("sensor-1", "sensor-2"):
@@ -261,7 +286,7 @@ try:
     # 5. Suspend the child.
     print("== the owner suspends the child")
     css("#suspend").click()
-    until(lambda d: d.find_elements(By.CSS_SELECTOR, f'#tree li[data-id="{child_id}"] > .node .badge.suspended'), "step at line 257")
+    until(lambda d: d.find_elements(By.CSS_SELECTOR, f'#tree li[data-id="{child_id}"] > .node .badge.suspended'), "the page to catch up")
     check("suspended" in css("#page-title").text, "the title does not say suspended")
     shot("suspended")
     driver.execute_script("window.scrollTo(0, 0); document.activeElement.blur()")
@@ -290,7 +315,7 @@ try:
     css("#close-confirm").send_keys(temp)
     check(ok.is_enabled(), "close stays disabled with the right name")
     ok.click()
-    until(lambda d: d.find_elements(By.CSS_SELECTOR, f'#tree li[data-id="{temp_id}"] > .node .badge.closed'), "step at line 284")
+    until(lambda d: d.find_elements(By.CSS_SELECTOR, f'#tree li[data-id="{temp_id}"] > .node .badge.closed'), "the page to catch up")
 
     # 7. Values from the API are text, never markup.
     print("== an account named with markup renders as text")
@@ -331,10 +356,7 @@ try:
     r = call("POST", "/user/mfa/totp/confirm", t, json={"code": totp.now()})
     check(r.status_code == 200, f"TOTP confirm: {r.status_code} {r.text}")
     log_out()
-    driver.get(API + "/console")
-    fill("#login-form", "login", mfa_user)
-    fill("#login-form", "password", PASSWORD)
-    submit("#login-form")
+    password_step(mfa_user)
     css("#mfa-form")
     shot("mfa-step")
     # The code of the next step: the current one was spent confirming, and one step of skew is allowed.
@@ -347,6 +369,40 @@ try:
     css("#tree")
     check(mfa_user in css("#who").text, "the TOTP user is not signed in")
     log_out()
+
+    # 8c. An account that requires MFA: a user without TOTP enrols on the way in.
+    print("== a user of an account that requires MFA enrols, then logs in with a code")
+    r = call("POST", f"/v1/accounts/{acme}/children", owner_token, json={"name": f"Strict {RUN}"})
+    strict = r.json()["id"]
+    r = call("PUT", f"/v1/accounts/{strict}", owner_token, json={"requireMfa": True})
+    check(r.status_code == 200, f"requireMfa: {r.status_code} {r.text}")
+    strict_user = f"strict-{RUN}@console.test"
+    make_user(owner_token, strict_user, "user", strict)
+    password_step(strict_user)
+    css("#enrol-form img")
+    shot("mfa-enrol")
+    totp = pyotp.TOTP(css("#enrol-form code").text)
+    fill("#enrol-form", "code", totp.now())
+    submit("#enrol-form")
+    check(len(css("#recovery-codes").find_elements(By.TAG_NAME, "li")) == 10, "not 10 recovery codes")
+    submit("#recovery-form")
+    css("#login-form")
+    password_step(strict_user)
+    fill("#mfa-form", "code", totp.at(time.time() + 30))
+    submit("#mfa-form")
+    css("#tree")
+    check(strict_user in css("#who").text, "the enrolled user is not signed in")
+    log_out()
+    log_in(admin, PASSWORD)
+
+    # 8d. A session ended elsewhere sends the page back to the login, saying so.
+    print("== a session ended elsewhere returns to the login")
+    call("POST", "/user/logout", login_token(admin, PASSWORD), json={"everywhere": True})
+    open_account_hash = f"#/accounts/{child_id}"
+    driver.execute_script("location.hash = arguments[0]", open_account_hash)
+    css("#login-form")
+    visible_text("Your session has ended")
+    check(driver.execute_script("return sessionStorage.length") == 0, "the dead refresh token was kept")
     log_in(admin, PASSWORD)
 
     # 9. A user who may not see an account gets the API's "not found".
@@ -363,7 +419,7 @@ try:
     for control in ("#users", "#invite-form", "#child-form", "#device-form", "#edit-account", "#close", "#group-form", "#webhooks"):
         check(absent(control), f"a plain user sees {control}")
     open_account(acme) if False else driver.execute_script("location.hash = arguments[0]", f"#/accounts/{acme}")
-    until(lambda d: d.find_element(By.ID, "page-title").text == "Not found", "step at line 328")
+    until(lambda d: d.find_element(By.ID, "page-title").text == "Not found", "the page to catch up")
     shown = css("#main .error").text
     check(shown == api_answer.json()["error"], f"shown {shown!r}, the API says {api_answer.json()['error']!r}")
     check(name not in driver.find_element(By.TAG_NAME, "body").text, "the outsider sees Acme's name")
@@ -410,7 +466,7 @@ try:
     # 12. Search narrows the tree to the matches and their ancestors.
     search = css("#tree-search")
     search.send_keys(f"East {RUN}")
-    until(lambda d: "of" in d.find_element(By.ID, "tree-count").text, "step at line 367")
+    until(lambda d: "of" in d.find_element(By.ID, "tree-count").text, "the page to catch up")
     check(not absent(f'#tree li[data-id="{child_id}"]'), "search did not show the child")
     check(absent(f'#tree li[data-id="{other}"]'), "search shows a non-matching account")
     shot("search")
@@ -419,7 +475,7 @@ try:
     # 13. No token in any URL the page loaded; no CSP violation.
     urls = driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name).concat([location.href])")
     check(not [u for u in urls if "token=" in u or "access_token" in u], "a token appeared in a URL")
-    logs = driver.get_log("browser")
+    logs = browser_log()
     csp = [e["message"] for e in logs if "Content Security Policy" in e["message"] or "Refused to" in e["message"]]
     check(not csp, f"CSP violations: {csp}")
 
@@ -451,6 +507,6 @@ try:
           f"(of {', '.join(f'{x:.0f}' for x in firsts)} ms) from navigation, refresh and API calls included")
     shot("big-tree")
     log_out()
-    print("== console scenario passed")
+    print(f"== console scenario passed in {BROWSER}")
 finally:
     driver.quit()

@@ -20,6 +20,7 @@ function h(tag, props, ...kids) {
     if (v === null || v === undefined || v === false) continue;
     if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
     else if (k === "class") el.className = v;
+    else if (k === "value" && "defaultValue" in el) el.value = el.defaultValue = v;
     else if (k === "value" || k === "checked" || k === "min" || k === "max") el[k] = v;
     else el.setAttribute(k, v === true ? "" : String(v));
   }
@@ -109,7 +110,8 @@ function url(path, params) {
 
 async function api(method, path, body, retried) {
   const headers = { Accept: "application/json" };
-  if (session.token) headers.Authorization = `Bearer ${session.token}`;
+  const signed = Boolean(session.token);
+  if (signed) headers.Authorization = `Bearer ${session.token}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const res = await fetch(path, {
     method,
@@ -118,7 +120,7 @@ async function api(method, path, body, retried) {
     credentials: "omit",
     cache: "no-store",
   });
-  if (res.status === 401 && session.token && !retried && (await refresh())) return api(method, path, body, true);
+  if (res.status === 401 && signed && !retried && (await refresh())) return api(method, path, body, true);
   const text = res.status === 204 ? "" : await res.text();
   let data = null;
   if (text) {
@@ -129,10 +131,7 @@ async function api(method, path, body, retried) {
     }
   }
   if (!res.ok) {
-    if (res.status === 401 && session.token && path !== "/user/logout") {
-      forget();
-      route();
-    }
+    if (res.status === 401 && signed && path !== "/user/logout") ended();
     throw new ApiError(res.status, data);
   }
   return data;
@@ -155,10 +154,7 @@ function refresh() {
           credentials: "omit",
           cache: "no-store",
         });
-        if (!res.ok) {
-          forget();
-          return false;
-        }
+        if (!res.ok) return false;
         const t = await res.json();
         session.token = t.access_token;
         if (t.refresh_token) sessionStorage.setItem(REFRESH_KEY, t.refresh_token);
@@ -171,6 +167,13 @@ function refresh() {
     })();
   }
   return refreshing;
+}
+
+/** The session ended under the page (revoked, expired, its account closed): log in again. */
+function ended() {
+  if (!session.user && !session.token) return; // already back at the login
+  forget();
+  loginScreen("Your session has ended. Log in again.");
 }
 
 function forget() {
@@ -199,8 +202,10 @@ const atLeast = (r) => RANK[role()] >= RANK[r];
 const isOwner = () => role() === "owner";
 const isAdmin = () => atLeast("admin");
 const isOwn = (acc) => session.user && acc.id === session.user.accountId;
-/** Seats and suspension: the owner, or an admin of an ancestor. */
-const mayGovern = (acc) => isOwner() || (isAdmin() && !isOwn(acc));
+/** Seats and suspension: an ancestor's admin, or the owner; never one's own account. */
+const mayGovern = (acc) => isAdmin() && !isOwn(acc);
+/** Credentials and activation of another user: only below the caller's role (the owner: anyone). */
+const mayActFor = (u) => u.id === session.user.id || isOwner() || RANK[u.role] < RANK[role()];
 const grantable = () => Object.keys(RANK).filter((r) => r !== "public" && RANK[r] <= RANK[role()]);
 
 // ---------------------------------------------------------------------------------------------
@@ -244,7 +249,7 @@ function screenForm(id, title, intro, fields, label, send) {
     err,
     h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, label)),
   );
-  clear(root, h("main", { id: "main" }, form));
+  clear(root, h("main", { id: "main", tabindex: "-1" }, form));
   form.elements[0].focus();
 
   async function submit(ev) {
@@ -252,6 +257,7 @@ function screenForm(id, title, intro, fields, label, send) {
     clear(err);
     try {
       const answer = await send(form);
+      if (!answer) return;
       if (answer.mfaRequired) return mfaScreen(answer.mfaToken);
       await signedIn(answer);
     } catch (e) {
@@ -284,12 +290,74 @@ function mfaScreen(mfaToken) {
   screenForm(
     "mfa-form",
     "Two-factor code",
-    h("p", {}, "Enter the 6-digit code from your authenticator app, or one of your recovery codes."),
+    [
+      h("p", {}, "Enter the 6-digit code from your authenticator app, or one of your recovery codes."),
+      h("p", {}, h("a", { href: "#", onclick: (ev) => (ev.preventDefault(), loginScreen()) }, "Back to the login")),
+    ],
     field("Code", { name: "code", type: "text", inputmode: "numeric", autocomplete: "one-time-code", required: true }),
     "Verify",
     (form) => {
-      const code = form.elements.code.value.trim();
+      const code = form.elements.code.value.replace(/\s+/g, "");
       return post("/user/login/mfa", /^\d{6}$/.test(code) ? { mfaToken, code } : { mfaToken, recoveryCode: code });
+    },
+  );
+}
+
+/** A page with nothing to show but the error, and a way out. */
+function stuckScreen(title, e) {
+  const root = app();
+  root.className = "app single";
+  header();
+  clear(
+    root,
+    h(
+      "main",
+      { id: "main", tabindex: "-1" },
+      h("h1", { id: "page-title", tabindex: "-1" }, title),
+      errorBox(e),
+      h("div", { class: "actions" }, h("button", { type: "button", onclick: logout }, "Log out")),
+    ),
+  );
+}
+
+/** TOTP enrolment, for a session that may do nothing else; then the user logs in again. */
+async function enrolScreen() {
+  let totp;
+  try {
+    totp = await post("/user/mfa/totp", {});
+  } catch (e) {
+    return stuckScreen("Cannot set up two-factor login", e);
+  }
+  screenForm(
+    "enrol-form",
+    "Set up two-factor login",
+    [
+      h("p", {}, "This account requires a second factor. Scan the code with an authenticator app (or type the key into it), then enter the 6-digit code it shows."),
+      // The server's SVG as an image: it is drawn, never parsed into the page.
+      h("img", { src: `data:image/svg+xml,${encodeURIComponent(totp.qrSvg)}`, alt: "QR code of the authenticator key", width: 200, height: 200 }),
+      h("p", {}, "Key: ", h("code", {}, totp.secret)),
+    ],
+    field("Code", { name: "code", type: "text", inputmode: "numeric", autocomplete: "one-time-code", required: true }),
+    "Turn on two-factor login",
+    async (form) => {
+      const r = await post("/user/mfa/totp/confirm", { code: form.elements.code.value.replace(/\s+/g, "") });
+      recoveryScreen(r.recoveryCodes);
+    },
+  );
+}
+
+function recoveryScreen(codes) {
+  screenForm(
+    "recovery-form",
+    "Two-factor login is on",
+    [
+      h("p", {}, "Keep these recovery codes somewhere safe: each logs you in once without the app. They are not shown again."),
+      h("ul", { id: "recovery-codes" }, codes.map((c) => h("li", {}, h("code", {}, c)))),
+    ],
+    [],
+    "Log in again",
+    async () => {
+      await logout();
     },
   );
 }
@@ -384,7 +452,7 @@ function renderSide(side, currentId) {
     const open = shown ? true : tree.open.has(id);
     const li = h("li", {});
     const row = h("div", { class: "node" });
-    if (kids.length) {
+    if (kids.length && !shown) {
       add(
         row,
         h(
@@ -472,17 +540,23 @@ async function reloadTree() {
 
 function currentAccountId() {
   const m = location.hash.match(/^#\/accounts\/([^/]+)$/);
-  return m ? decodeURIComponent(m[1]) : null;
+  try {
+    return m ? decodeURIComponent(m[1]) : null;
+  } catch {
+    return m[1]; // not an escape the browser can read: the API answers it 404
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
 // The account page: one section per resource, each loading and failing on its own.
 
-async function accountPage(main, id) {
+async function accountPage(main, id, gen) {
   let acc;
   try {
     acc = await get(`/v1/accounts/${encodeURIComponent(id)}`);
+    if (gen !== undefined && gen !== routes) return;
   } catch (e) {
+    if (gen !== undefined && gen !== routes) return;
     clear(
       main,
       h("h1", { id: "page-title", tabindex: "-1" }, e.status === 404 ? "Not found" : "Cannot show this account"),
@@ -508,7 +582,7 @@ async function accountPage(main, id) {
 }
 
 function section(id, title, ...body) {
-  return h("section", { id, "aria-labelledby": `${id}-h` }, h("h2", { id: `${id}-h` }, title), body);
+  return h("section", { id, "aria-labelledby": `${id}-h` }, h("h2", { id: `${id}-h`, tabindex: "-1" }, title), body);
 }
 
 /** A table's box: it scrolls sideways on narrow screens, so the keyboard can reach it too. */
@@ -518,13 +592,21 @@ const scrollBox = (label) => ({ class: "table-wrap", tabindex: "0", role: "regio
 function pagedTable(label, columns, load, row) {
   const wrap = h("div", {});
   let cursor = {};
+  let asked = 0; // the latest request: an older answer (a slower search) is dropped
   async function draw() {
+    const mine = ++asked;
     let page;
     try {
       page = await load(cursor);
     } catch (e) {
-      clear(wrap, errorBox(e));
+      if (mine === asked) clear(wrap, errorBox(e));
       return;
+    }
+    if (mine !== asked) return;
+    if (!page.data.length && (cursor.next || cursor.prev)) {
+      // The page emptied (its last row went): back to the first page.
+      cursor = {};
+      return draw();
     }
     const pager = h("div", { class: "pager" });
     if (page.prev) add(pager, h("button", { type: "button", onclick: () => go({ prev: page.prev }) }, "Previous page"));
@@ -541,9 +623,12 @@ function pagedTable(label, columns, load, row) {
       pager,
     );
   }
-  function go(c) {
+  async function go(c) {
     cursor = c;
-    draw();
+    await draw();
+    // The keyboard stays on the list it paged through.
+    const box = wrap.querySelector(".table-wrap");
+    if (box) box.focus();
   }
   wrap.reload = (reset) => {
     if (reset) cursor = {};
@@ -556,19 +641,11 @@ function pagedTable(label, columns, load, row) {
 /** A form whose errors appear inside it, next to its controls. */
 function actionForm(props, controls, label, act) {
   const err = h("div");
-  const form = h("form", { class: "inline", ...props, onsubmit: submit }, controls, h("button", { type: "submit" }, label), err);
-  async function submit(ev) {
+  const btn = h("button", { type: "submit" }, label);
+  const form = h("form", { class: "inline", ...props, onsubmit: submit }, controls, btn, err);
+  function submit(ev) {
     ev.preventDefault();
-    clear(err);
-    const btn = form.querySelector("button[type=submit]");
-    btn.disabled = true;
-    try {
-      await act(form, err);
-    } catch (e) {
-      add(err, errorBox(e));
-    } finally {
-      btn.disabled = false;
-    }
+    perform(btn, err, () => act(form, err), props.id && `#${props.id} button[type=submit]`);
   }
   return form;
 }
@@ -576,19 +653,31 @@ function actionForm(props, controls, label, act) {
 /** A button that acts, showing the API's error next to itself. */
 function actButton(label, act, props) {
   const err = h("span");
-  const btn = h("button", { type: "button", ...props, onclick: run }, label);
-  async function run() {
-    clear(err);
-    btn.disabled = true;
-    try {
-      await act();
-    } catch (e) {
-      add(err, errorBox(e));
-    } finally {
-      btn.disabled = false;
-    }
-  }
+  const btn = h("button", { type: "button", ...props, onclick: () => perform(btn, err, act, props && props.id && `#${props.id}`) }, label);
   return h("span", { class: "act" }, btn, err);
+}
+
+/**
+ * Runs `act` for a control. The control says it is busy with aria-disabled (a disabled button
+ * would drop the keyboard focus), the API's error appears in `err`, and when the page was
+ * redrawn under it the focus goes to the same control again (`again`), or to its section.
+ */
+async function perform(btn, err, act, again) {
+  if (btn.getAttribute("aria-disabled") === "true") return;
+  const where = btn.closest("section");
+  clear(err);
+  btn.setAttribute("aria-disabled", "true");
+  try {
+    await act();
+  } catch (e) {
+    add(err, errorBox(e));
+  } finally {
+    btn.removeAttribute("aria-disabled");
+  }
+  if (btn.isConnected) return;
+  const heading = where && where.id && document.querySelector(`#${where.id} h2`);
+  const target = (again && document.querySelector(again)) || heading || document.getElementById("page-title");
+  if (target) target.focus();
 }
 
 async function refreshAccount(acc) {
@@ -654,7 +743,7 @@ function detailsSection(acc) {
     );
     if (mayGovern(acc)) {
       body.push(
-        actionForm({ id: "seats-form" }, field("Device seats", { name: "deviceSeats", type: "number", min: 0, value: String(acc.deviceSeats) }), "Set seats", async (f) => {
+        actionForm({ id: "seats-form" }, field("Device seats", { name: "deviceSeats", type: "number", min: 0, required: true, value: String(acc.deviceSeats) }), "Set seats", async (f) => {
           await post(`/v1/accounts/${encodeURIComponent(acc.id)}`, { deviceSeats: Number(f.elements.deviceSeats.value) });
           await refreshAccount(acc);
         }),
@@ -667,16 +756,18 @@ function detailsSection(acc) {
           }, { id: "suspend" }),
         ),
       );
-    } else {
-      body.push(
-        actionForm({ id: "redeem-form" }, field("Seat token", { name: "token", type: "text", autocomplete: "off" }), "Redeem", async (f) => {
-          await post(`/v1/accounts/${encodeURIComponent(acc.id)}/seats`, { token: f.elements.token.value.trim() });
-          await refreshAccount(acc);
-        }),
-      );
     }
+    body.push(
+      actionForm({ id: "redeem-form" }, field("Seat token", { name: "token", type: "text", autocomplete: "off", required: true }), "Redeem", async (f) => {
+        await post(`/v1/accounts/${encodeURIComponent(acc.id)}/seats`, { token: f.elements.token.value.trim() });
+        await refreshAccount(acc);
+      }),
+    );
+  }
+  if (isAdmin()) {
     const danger = h("div", { class: "actions" });
-    if (isOwner() || isOwn(acc)) {
+    // An admin closes its own account; the owner any other (its own holds the last owner).
+    if (!acc.closed && (isOwner() ? !isOwn(acc) : isOwn(acc))) {
       add(danger, actButton("Close account…", () => confirmClose(acc), { class: "danger", id: "close" }));
     }
     if (!isOwn(acc) && acc.parentId) {
@@ -751,27 +842,36 @@ function usersSection(acc) {
     (c) => get(`/v1/accounts/${accQ}/users`, { limit: PAGE, filter, ...c }),
     (u) => {
       const me = session.user.id === u.id;
-      const under = RANK[u.role] <= RANK[role()];
       const actions = h("div", { class: "actions" });
-      if (!me && under) {
+      if (!me && RANK[u.role] <= RANK[role()]) {
+        const change = actionForm({ "aria-label": `Role of ${u.email}` }, select(`Role of ${u.email}`, "role", grantable(), u.role, true), "Change role", async (f) => {
+          await post("/user/updateRole", { id: u.id, role: f.elements.role.value });
+          await table.reload();
+        });
+        change.querySelector("button").setAttribute("aria-label", `Change role of ${u.email}`);
+        add(actions, change);
+        if (mayActFor(u)) {
+          const verb = u.active === false ? "Reactivate" : "Deactivate";
+          add(
+            actions,
+            actButton(verb, async () => {
+              await post("/user/update", { id: u.id, active: u.active === false });
+              forgetCredentials(u);
+              await table.reload();
+            }, { "aria-label": `${verb} ${u.email}` }),
+          );
+        }
         add(
           actions,
-          actionForm({ "aria-label": `Role of ${u.email}` }, select(`Role of ${u.email}`, "role", grantable(), u.role, true), "Change role", async (f) => {
-            await post("/user/updateRole", { id: u.id, role: f.elements.role.value });
-            await table.reload();
-          }),
-          actButton(u.active === false ? "Reactivate" : "Deactivate", async () => {
-            await post("/user/update", { id: u.id, active: u.active === false });
-            await table.reload();
-          }),
           actButton("Remove", async () => {
             if (!window.confirm(`Remove the user ${u.email}?`)) return;
             await post("/user/remove", { id: u.id });
+            forgetCredentials(u);
             await table.reload();
-          }, { class: "danger" }),
+          }, { class: "danger", "aria-label": `Remove ${u.email}` }),
         );
       }
-      add(actions, h("button", { type: "button", class: "link", onclick: () => showCredentials(u) }, "Tokens and sessions"));
+      add(actions, h("button", { type: "button", class: "link", "aria-label": `Tokens and sessions of ${u.email}`, onclick: () => showCredentials(u) }, "Tokens and sessions"));
       return h(
         "tr",
         { "data-email": u.email },
@@ -1021,16 +1121,23 @@ function eventsSection(acc) {
         ),
       );
       after = page.next;
-      clear(more, page.data.length === 50 && page.next ? h("button", { type: "button", onclick: load }, "Load more events") : null);
+      clear(more, page.data.length === 50 && page.next ? h("button", { type: "button", onclick: loadMore }, "Load more events") : null);
     } catch (e) {
       clear(more, errorBox(e));
     }
   }
+  async function loadMore() {
+    await load();
+    // The keyboard goes on from where it was: the next button, or the list when it ended.
+    (more.querySelector("button") || box).focus();
+  }
   load();
+  const box = h("div", scrollBox("Events"), h("table", {}, h("thead", {}, h("tr", {}, ["Time", "Event", "Actor"].map((c) => h("th", { scope: "col" }, c)))), list));
   return section(
     "events",
     "Event trail",
-    h("div", scrollBox("Events"), h("table", {}, h("thead", {}, h("tr", {}, ["Time", "Event", "Actor"].map((c) => h("th", { scope: "col" }, c)))), list)),
+    h("p", { class: "muted" }, "Oldest first, in the order the changes were committed (kept for the retention period)."),
+    box,
     more,
   );
 }
@@ -1042,6 +1149,14 @@ function credentialsSection(acc) {
   if (isOwn(acc)) showCredentials(session.user, true);
   else add(credentialsBox, h("p", { class: "muted" }, isAdmin() ? "Pick a user's “Tokens and sessions” above." : "—"));
   return section("credentials", "Tokens and sessions", credentialsBox);
+}
+
+/** A removed or deactivated user's credentials are gone: so is their panel. */
+function forgetCredentials(u) {
+  if (credentialsBox && credentialsBox.dataset.user === u.id) {
+    delete credentialsBox.dataset.user;
+    clear(credentialsBox, h("p", { class: "muted" }, `${u.email} has no credentials any more.`));
+  }
 }
 
 function showCredentials(u, quiet) {
@@ -1081,7 +1196,7 @@ function showCredentials(u, quiet) {
         h("td", {}, s.current ? "this session" : actButton("End", async () => {
           await api("DELETE", `/v1/sessions/${encodeURIComponent(s.id)}`);
           await sessions.reload(true);
-        }, { class: "danger", "aria-label": "End session" })),
+        }, { class: "danger", "aria-label": `End the session started ${fmtTime(s.created)} from ${s.ip || "an unknown address"}` })),
       ),
   );
   const out = h("div");
@@ -1091,12 +1206,24 @@ function showCredentials(u, quiet) {
     clear(out, h("p", { class: "notice", role: "status" }, "Token (shown once): ", h("code", {}, t.token)));
     await tokens.reload(true);
   });
-  clear(credentialsBox, h("h3", { tabindex: "-1", id: "credentials-of" }, `Of ${u.email}`), h("h4", {}, "Personal access tokens"), tokens, out, mint, h("h4", {}, "Sessions"), sessions);
+  credentialsBox.dataset.user = u.id;
+  clear(
+    credentialsBox,
+    h("h3", { tabindex: "-1", id: "credentials-of" }, `Of ${u.email}`),
+    h("h4", {}, "Personal access tokens"),
+    tokens,
+    out,
+    mayActFor(u) ? mint : null,
+    h("h4", {}, "Sessions"),
+    sessions,
+  );
   if (!quiet) document.getElementById("credentials-of").focus();
 }
 
 // ---------------------------------------------------------------------------------------------
 // Routing: `#/accounts/<id>`; the hash never carries a credential.
+
+let routes = 0; // the latest navigation: a slower answer for an earlier one is dropped
 
 async function route() {
   if (!session.token && !(await resume())) return loginScreen();
@@ -1105,15 +1232,17 @@ async function route() {
     if (!tree) await loadTree();
   } catch (e) {
     if (!session.token) return loginScreen();
-    clear(app(), h("main", { id: "main" }, h("h1", {}, "Cannot load the console"), errorBox(e)));
-    return;
+    // A session of an account that requires MFA, for a user without it, may only enrol.
+    if (e.status === 403 && /multi-factor/i.test(e.message)) return enrolScreen();
+    return stuckScreen("Cannot load the console", e);
   }
+  const gen = ++routes;
   let id = currentAccountId();
   if (!id) id = tree.byId.has(session.user.accountId) ? session.user.accountId : tree.roots[0] || session.user.accountId;
   const { side, main } = shell();
   renderSide(side, id);
   performance.mark("accountd-tree");
-  await accountPage(main, id);
+  await accountPage(main, id, gen);
   const title = document.getElementById("page-title");
   if (title && document.activeElement === document.body) title.focus({ preventScroll: true });
 }
