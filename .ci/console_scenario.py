@@ -255,6 +255,24 @@ try:
     check("invited" in row.text, f"the invitee's row: {row.text}")
     shot("invited")
 
+    # 3b. A webhook: its secret shown once, a ping, and the ping's delivery with a retry.
+    print("== the owner adds a webhook, pings it and sees the delivery")
+    fill("#webhook-form", "url", "http://127.0.0.1:9/hook")  # nothing listens: the delivery fails
+    submit("#webhook-form")
+    check(css("#webhooks .notice code").text.startswith("whsec_"), "no signing secret shown")
+    check(css("#webhook-form [name=events]").get_attribute("value") == "*", "the events field lost its default")
+    css("#webhooks tbody tr button[aria-label^=Ping]").click()
+    visible_text("Ping queued")
+
+    def delivery_listed(d):
+        d.find_element(By.CSS_SELECTOR, "#webhooks button[aria-label^=Deliveries]").click()
+        return d.find_elements(By.CSS_SELECTOR, "#deliveries tbody tr")
+
+    row = WebDriverWait(driver, 30, poll_frequency=1).until(delivery_listed)[0]
+    check("webhook.ping" in row.text, f"the delivery row: {row.text}")
+    until(lambda d: d.find_elements(By.CSS_SELECTOR, "#deliveries button[aria-label^=Retry]"), "a Retry button")
+    shot("webhook-deliveries")
+
     # 4. Move seats into the child and see both bars change.
     print("== the owner moves seats into the child")
     link = driver.find_element(By.LINK_TEXT, child)

@@ -731,11 +731,16 @@ function detailsSection(acc) {
       h("h3", {}, "Edit"),
       actionForm(
         { id: "edit-account" },
-        [field("Name", { name: "name", type: "text", value: acc.name }), field("Email", { name: "email", type: "email", value: acc.email || "" })],
+        [
+          field("Name", { name: "name", type: "text", value: acc.name }),
+          field("Email", { name: "email", type: "email", value: acc.email || "" }),
+          field("Require MFA (here and below)", { name: "requireMfa", type: "checkbox", checked: acc.requireMfa }),
+        ],
         "Save",
         async (f) => {
           const patch = { name: f.elements.name.value };
           if (f.elements.email.value) patch.email = f.elements.email.value;
+          if (f.elements.requireMfa.checked !== acc.requireMfa) patch.requireMfa = f.elements.requireMfa.checked;
           await api("PUT", `/v1/accounts/${encodeURIComponent(acc.id)}`, patch);
           await refreshAccount(acc);
         },
@@ -1070,11 +1075,16 @@ function webhooksSection(acc) {
                           actButton("Ping", async () => {
                             await post(`/v1/webhooks/${encodeURIComponent(w.id)}/ping`, {});
                             clear(out, h("p", { class: "notice", role: "status" }, `Ping queued for ${w.url}.`));
-                          }),
+                          }, { "aria-label": `Ping webhook ${w.url}` }),
+                          actButton(w.enabled ? "Disable" : "Enable", async () => {
+                            await api("PUT", `/v1/webhooks/${encodeURIComponent(w.id)}`, { enabled: !w.enabled });
+                            await draw();
+                          }, { "aria-label": `${w.enabled ? "Disable" : "Enable"} webhook ${w.url}` }),
                           actButton("Delete", async () => {
                             await api("DELETE", `/v1/webhooks/${encodeURIComponent(w.id)}`);
                             await draw();
                           }, { class: "danger", "aria-label": `Delete webhook ${w.url}` }),
+                          h("button", { type: "button", class: "link", "aria-label": `Deliveries of ${w.url}`, onclick: () => showDeliveries(w) }, "Deliveries"),
                         ),
                       ),
                     ),
@@ -1104,7 +1114,39 @@ function webhooksSection(acc) {
       await draw();
     },
   );
-  return section("webhooks", "Webhooks", list, out, form);
+  const deliveries = h("div", { id: "deliveries" });
+  /** A subscription's deliveries; what did not succeed can be retried now. */
+  function showDeliveries(w) {
+    const wid = encodeURIComponent(w.id);
+    const table = pagedTable(
+      "Deliveries",
+      ["Event", "Status", "Attempts", "Last answer", "Next attempt", "Actions"],
+      (c) => get(`/v1/webhooks/${wid}/deliveries`, { limit: PAGE, ...c }),
+      (d) =>
+        h(
+          "tr",
+          {},
+          h("td", {}, d.eventType),
+          h("td", {}, d.status),
+          h("td", {}, String(d.attempts)),
+          h("td", {}, d.lastError || (d.lastStatus ? `HTTP ${d.lastStatus}` : "—")),
+          h("td", {}, fmtTime(d.nextAttemptAt)),
+          h(
+            "td",
+            {},
+            d.status === "succeeded"
+              ? null
+              : actButton("Retry", async () => {
+                  await post(`/v1/webhooks/${wid}/deliveries/${encodeURIComponent(d.id)}/retry`, {});
+                  await table.reload();
+                }, { "aria-label": `Retry the ${d.eventType} delivery` }),
+          ),
+        ),
+    );
+    clear(deliveries, h("h3", { tabindex: "-1", id: "deliveries-of" }, `Deliveries to ${w.url}`), table);
+    document.getElementById("deliveries-of").focus();
+  }
+  return section("webhooks", "Webhooks", list, out, form, deliveries);
 }
 
 function eventsSection(acc) {
