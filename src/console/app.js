@@ -383,7 +383,8 @@ async function loadTree() {
   roots.sort(byName);
   for (const list of kids.values()) list.sort(byName);
   const open = new Set(tree ? tree.open : []);
-  if (!tree) for (const r of roots) open.add(r);
+  // A few roots open at first (an admin's own account); many (an operator's customers) stay shut.
+  if (!tree && roots.length <= 10) for (const r of roots) open.add(r);
   tree = { byId, kids, roots, open, query: tree ? tree.query : "" };
 }
 
@@ -402,7 +403,8 @@ function shell() {
 }
 
 function renderSide(side, currentId) {
-  // The current account is always in view: its ancestors are open.
+  // The current account is always in view, and its children: it and its ancestors are open.
+  if (tree.byId.has(currentId)) tree.open.add(currentId);
   for (let a = tree.byId.get(currentId); a && a.parentId; a = tree.byId.get(a.parentId)) tree.open.add(a.parentId);
   const search = h("input", {
     type: "search",
