@@ -336,7 +336,9 @@ try:
     css("#close-confirm").send_keys(temp)
     check(ok.is_enabled(), "close stays disabled with the right name")
     ok.click()
-    until(lambda d: d.find_elements(By.CSS_SELECTOR, f'#tree li[data-id="{temp_id}"] > .node .badge.closed'), "the page to catch up")
+    until(lambda d: d.find_elements(By.CSS_SELECTOR, f'#tree li[data-id="{temp_id}"] > .node .badge.closed'), "the closed mark")
+    until(lambda d: not d.find_elements(By.ID, "close-dialog"), "the dialog to go")
+    check(driver.switch_to.active_element.tag_name != "body", "the focus fell to the page's body after closing")
 
     # 7. Values from the API are text, never markup.
     print("== an account named with markup renders as text")

@@ -471,7 +471,7 @@ function renderSide(side, currentId) {
               li.isConnected || document.querySelector(`[data-id="${CSS.escape(id)}"] .toggle`)?.focus();
             },
           },
-          open ? "−" : "+",
+          h("span", { "aria-hidden": "true" }, open ? "−" : "+"),
         ),
       );
     } else add(row, h("span", { class: "spacer", "aria-hidden": "true" }));
@@ -647,7 +647,7 @@ function actionForm(props, controls, label, act) {
   const form = h("form", { class: "inline", ...props, onsubmit: submit }, controls, btn, err);
   function submit(ev) {
     ev.preventDefault();
-    perform(btn, err, () => act(form, err), props.id && `#${props.id} button[type=submit]`);
+    perform(btn, err, () => act(form, err), props.id && `#${CSS.escape(props.id)} button[type=submit]`);
   }
   return form;
 }
@@ -655,7 +655,7 @@ function actionForm(props, controls, label, act) {
 /** A button that acts, showing the API's error next to itself. */
 function actButton(label, act, props) {
   const err = h("span");
-  const btn = h("button", { type: "button", ...props, onclick: () => perform(btn, err, act, props && props.id && `#${props.id}`) }, label);
+  const btn = h("button", { type: "button", ...props, onclick: () => perform(btn, err, act, props && props.id && `#${CSS.escape(props.id)}`) }, label);
   return h("span", { class: "act" }, btn, err);
 }
 
@@ -718,7 +718,11 @@ function detailsSection(acc) {
       h("dt", {}, "Seats"),
       h("dd", {}, seatBar(acc, true)),
       h("dt", {}, "Parent"),
-      h("dd", {}, acc.parentId ? h("a", { href: `#/accounts/${encodeURIComponent(acc.parentId)}` }, parent ? parent.name : acc.parentId) : "none (top level)"),
+      h(
+        "dd",
+        {},
+        !acc.parentId ? "none (top level)" : parent ? h("a", { href: `#/accounts/${encodeURIComponent(acc.parentId)}` }, parent.name) : `${acc.parentId} (outside your accounts)`,
+      ),
       h("dt", {}, "Status"),
       h("dd", {}, acc.closed ? "closed" : acc.suspended ? "suspended" : "active"),
       h("dt", {}, "Require MFA"),
@@ -795,7 +799,7 @@ function detailsSection(acc) {
 
 /** Closing is irreversible: the dialog asks for the account's name before it enables the button. */
 function confirmClose(acc) {
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
     const err = h("div");
     const input = h("input", { type: "text", id: "close-confirm", autocomplete: "off" });
     const ok = h("button", { type: "submit", class: "danger", disabled: true }, `Close ${acc.name}`);
@@ -830,13 +834,17 @@ function confirmClose(acc) {
       clear(err);
       try {
         await post(`/v1/accounts/${encodeURIComponent(acc.id)}/close`, {});
-        dlg.close();
-        await refreshAccount(acc);
       } catch (e) {
         add(err, errorBox(e));
+        return;
+      }
+      // The page is redrawn under the dialog first, so the focus has somewhere to go.
+      try {
+        await refreshAccount(acc);
+      } finally {
+        dlg.close();
       }
     }
-    void reject;
   });
 }
 
@@ -851,7 +859,7 @@ function usersSection(acc) {
       const me = session.user.id === u.id;
       const actions = h("div", { class: "actions" });
       if (!me && RANK[u.role] <= RANK[role()]) {
-        const change = actionForm({ "aria-label": `Role of ${u.email}` }, select(`Role of ${u.email}`, "role", grantable(), u.role, true), "Change role", async (f) => {
+        const change = actionForm({ id: `role-${u.id}`, "aria-label": `Role of ${u.email}` }, select(`Role of ${u.email}`, "role", grantable(), u.role, true), "Change role", async (f) => {
           await post("/user/updateRole", { id: u.id, role: f.elements.role.value });
           await table.reload();
         });
@@ -878,7 +886,9 @@ function usersSection(acc) {
           }, { class: "danger", "aria-label": `Remove ${u.email}` }),
         );
       }
-      add(actions, h("button", { type: "button", class: "link", "aria-label": `Tokens and sessions of ${u.email}`, onclick: () => showCredentials(u) }, "Tokens and sessions"));
+      if (RANK[u.role] <= RANK[role()]) {
+        add(actions, h("button", { type: "button", class: "link", "aria-label": `Tokens and sessions of ${u.email}`, onclick: () => showCredentials(u) }, "Tokens and sessions"));
+      }
       return h(
         "tr",
         { "data-email": u.email },
@@ -907,6 +917,8 @@ function usersSection(acc) {
       const u = await post("/user/create", { email: f.elements.email.value, role: f.elements.role.value, accountId: acc.id, sendInvite: true });
       f.reset();
       add(err, h("p", { class: "notice", role: "status" }, `Invitation sent to ${u.email}.`));
+      // The list finds the invitee, wherever it would page.
+      search.value = filter = u.email;
       await table.reload(true);
     },
   );
@@ -967,7 +979,7 @@ function devicesSection(acc) {
   const accQ = encodeURIComponent(acc.id);
   const table = pagedTable(
     "Devices",
-    ["Name", "Id", "Created", "Actions"],
+    isAdmin() ? ["Name", "Id", "Created", "Actions"] : ["Name", "Id", "Created"],
     (c) => get(`/v1/accounts/${accQ}/devices`, { limit: PAGE, ...c }),
     (d) =>
       h(
@@ -976,10 +988,10 @@ function devicesSection(acc) {
         h("td", {}, d.name),
         h("td", {}, h("code", {}, d.id)),
         h("td", {}, fmtTime(d.created)),
-        h(
-          "td",
-          {},
-          isAdmin() &&
+        isAdmin() &&
+          h(
+            "td",
+            {},
             actButton("Remove", async () => {
               await api("DELETE", `/v1/accounts/${accQ}/devices/${encodeURIComponent(d.id)}`);
               await refreshAccount(acc);
@@ -1003,7 +1015,7 @@ function groupsSection(acc) {
   const params = isAdmin() ? { accountId: acc.id } : {};
   const table = pagedTable(
     "Groups",
-    ["Group", "Labels", "Created", "Actions"],
+    isAdmin() ? ["Group", "Labels", "Created", "Actions"] : ["Group", "Labels", "Created"],
     (c) => get("/v1/groups", { limit: PAGE, ...params, ...c }),
     (g) =>
       h(
@@ -1012,13 +1024,13 @@ function groupsSection(acc) {
         h("td", {}, g.id),
         h("td", {}, Object.entries(g.labels || {}).map(([k, v]) => `${k}=${v}`).join(", ") || "—"),
         h("td", {}, fmtTime(g.created)),
-        h(
-          "td",
-          {},
-          isAdmin() &&
+        isAdmin() &&
+          h(
+            "td",
+            {},
             actButton("Delete", async () => {
               await api("DELETE", url(`/v1/groups/${encodeURIComponent(g.id)}`, params));
-              await table.reload(true);
+              await table.reload();
             }, { class: "danger", "aria-label": `Delete group ${g.id}` }),
         ),
       ),
@@ -1221,7 +1233,8 @@ function showCredentials(u, quiet) {
         h("td", {}, fmtTime(t.expiresAt)),
         h("td", {}, actButton("Revoke", async () => {
           await api("DELETE", `/v1/tokens/${encodeURIComponent(t.id)}`);
-          await tokens.reload(true);
+          clear(out);
+          await tokens.reload();
         }, { class: "danger", "aria-label": `Revoke token ${t.description}` })),
       ),
   );
@@ -1239,7 +1252,7 @@ function showCredentials(u, quiet) {
         h("td", {}, s.userAgent || "—"),
         h("td", {}, s.current ? "this session" : actButton("End", async () => {
           await api("DELETE", `/v1/sessions/${encodeURIComponent(s.id)}`);
-          await sessions.reload(true);
+          await sessions.reload();
         }, { class: "danger", "aria-label": `End the session started ${fmtTime(s.created)} from ${s.ip || "an unknown address"}` })),
       ),
   );
