@@ -9,18 +9,19 @@
 #   LOAD_SECS=10 bash bench/run.sh --quick --only=P2   small data, full-length load runs
 #   LOAD_SECS=10 bash bench/run.sh --quick --only=P8   webhook delivery (bench/webhooks.py)
 #   bash bench/run.sh --only=P9    SCIM GET /Users at 1,000,000 users: cursor, filter, startIndex (bench/scim.py)
+#   bash bench/run.sh --only=P10   the console's first paint in Chromium, an admin's and the owner's tree (bench/console.py)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BACKEND=sqlite
 QUICK=0
-ONLY=P1,P2,P3,P4,P5,P6,P7,P8,P9
+ONLY=P1,P2,P3,P4,P5,P6,P7,P8,P9,P10
 for arg in "$@"; do
     case "$arg" in
         --postgres) BACKEND=postgres ;;
         --quick) QUICK=1 ;;
         --only=*) ONLY=${arg#--only=} ;;
-        *) echo "usage: bash bench/run.sh [--postgres] [--quick] [--only=P1,P2,...,P9]" >&2; exit 2 ;;
+        *) echo "usage: bash bench/run.sh [--postgres] [--quick] [--only=P1,P2,...,P10]" >&2; exit 2 ;;
     esac
 done
 want() { [[ ",$ONLY," == *",$1,"* ]]; }
@@ -288,4 +289,19 @@ read -r FIRST9 DEEP9 RATIO9 EQ9 CO9 IDX1 IDXN WALK9 ANSWERS9 TOTAL9 < <(python3 
 echo "P9 $BACKEND: SCIM cursor page $((USERS / 100)) ${DEEP9} ms / page 1 ${FIRST9} ms = ${RATIO9} (count=100, median of $SAMPLES9 each; target <= 1.5; totalResults $TOTAL9; reached in ${ANSWERS9} answers, ${WALK9} s)"
 echo "P9 $BACKEND: SCIM filter userName eq \"bu$((USERS / 2))@bench.test\" ${EQ9} ms (median of $SAMPLES9; target < 5 ms); userName co, which no index answers, ${CO9} ms"
 echo "P9 $BACKEND: SCIM index paging startIndex=$((USERS - 99)) ${IDXN} ms / startIndex=1 ${IDX1} ms = $(ratio "$IDXN" "$IDX1") (count=100, median of 5 each)"
+fi
+
+if want P10; then
+echo "== P10: the console's first paint in Chromium: an admin of bench-small ($((SMALL + 1)) accounts), and the owner (every account)"
+# Chromium and selenium as CI installs them (.ci/run, .ci/requirements.txt); the CI venv when it is there.
+dpkg -s chromium chromium-driver >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; }
+PY=target/ci-venv/bin/python
+if ! { [ -x "$PY" ] && "$PY" -c 'import selenium, requests' 2>/dev/null; }; then
+    PY=target/bench-venv/bin/python
+    [ -x "$PY" ] || { python3 -m venv target/bench-venv && target/bench-venv/bin/pip install -q \
+        "$(grep '^selenium==' .ci/requirements.txt)" "$(grep '^requests==' .ci/requirements.txt)"; }
+fi
+read -r ADMIN10 ADMIN_N10 OWNER10 OWNER_N10 < <("$PY" bench/console.py "$API" owner@bench.test bench-password bench-small)
+echo "P10 $BACKEND: an admin's tree of $ADMIN_N10 accounts drawn after ${ADMIN10} ms / 1000 ms target = $(ratio "$ADMIN10" 1000) (median of 5 reloads, from navigation; target <= 1)"
+echo "P10 $BACKEND: the owner's tree of $OWNER_N10 accounts drawn after ${OWNER10} ms / 1000 ms target = $(ratio "$OWNER10" 1000)"
 fi
