@@ -860,7 +860,12 @@ function usersSection(acc) {
       const actions = h("div", { class: "actions" });
       if (!me && RANK[u.role] <= RANK[role()]) {
         const change = actionForm({ id: `role-${u.id}`, "aria-label": `Role of ${u.email}` }, select(`Role of ${u.email}`, "role", grantable(), u.role, true), "Change role", async (f) => {
-          await post("/user/updateRole", { id: u.id, role: f.elements.role.value });
+          try {
+            await post("/user/updateRole", { id: u.id, role: f.elements.role.value });
+          } catch (e) {
+            f.reset(); // the select shows the role the user still has
+            throw e;
+          }
           await table.reload();
         });
         change.querySelector("button").setAttribute("aria-label", `Change role of ${u.email}`);
