@@ -465,6 +465,38 @@ pub async fn get_user(req: HttpRequest, state: State, id: web::Path<String>) -> 
     )
 }
 
+enum Resource {
+    User,
+    Group,
+}
+
+/// PUT and PATCH of one user or group: the body as a SCIM document, then one change.
+async fn change(
+    req: HttpRequest,
+    state: State,
+    id: String,
+    body: web::Bytes,
+    change: fn(Value) -> service::Change,
+    of: Resource,
+) -> HttpResponse {
+    done(
+        async {
+            let (q, caller) = caller(&req).await?;
+            let (change, base) = (change(doc(&body)?), base(&req));
+            let r = match of {
+                Resource::User => {
+                    service::change_user(&state, caller, q.account_id, id, change, base).await?
+                }
+                Resource::Group => {
+                    service::change_group(&state, caller, q.account_id, id, change, base).await?
+                }
+            };
+            Ok(answer(StatusCode::OK, q.shape.apply(r)))
+        }
+        .await,
+    )
+}
+
 /// Role admin: replace a user (userName, name, emails, active, externalId). `active: false`
 /// deactivates it: no login, every credential ends at once.
 #[utoipa::path(put, path = "/scim/v2/Users/{id}", tag = "scim", operation_id = "scimReplaceUser",
@@ -478,17 +510,15 @@ pub async fn replace_user(
     id: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    done(
-        async {
-            let (q, caller) = caller(&req).await?;
-            let d = doc(&body)?;
-            let r =
-                service::replace_user(&state, caller, q.account_id, id.into_inner(), d, base(&req))
-                    .await?;
-            Ok(answer(StatusCode::OK, q.shape.apply(r)))
-        }
-        .await,
+    change(
+        req,
+        state,
+        id.into_inner(),
+        body,
+        service::Change::Replace,
+        Resource::User,
     )
+    .await
 }
 
 /// Role admin: PATCH a user (add, replace, remove; with or without `path`; value filters such
@@ -504,17 +534,15 @@ pub async fn patch_user(
     id: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    done(
-        async {
-            let (q, caller) = caller(&req).await?;
-            let d = doc(&body)?;
-            let r =
-                service::patch_user(&state, caller, q.account_id, id.into_inner(), d, base(&req))
-                    .await?;
-            Ok(answer(StatusCode::OK, q.shape.apply(r)))
-        }
-        .await,
+    change(
+        req,
+        state,
+        id.into_inner(),
+        body,
+        service::Change::Patch,
+        Resource::User,
     )
+    .await
 }
 
 /// Role admin: remove a user (204).
@@ -602,23 +630,15 @@ pub async fn replace_group(
     id: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    done(
-        async {
-            let (q, caller) = caller(&req).await?;
-            let d = doc(&body)?;
-            let r = service::replace_group(
-                &state,
-                caller,
-                q.account_id,
-                id.into_inner(),
-                d,
-                base(&req),
-            )
-            .await?;
-            Ok(answer(StatusCode::OK, q.shape.apply(r)))
-        }
-        .await,
+    change(
+        req,
+        state,
+        id.into_inner(),
+        body,
+        service::Change::Replace,
+        Resource::Group,
     )
+    .await
 }
 
 /// Role admin: PATCH a group's members (add, remove `members[value eq "id"]`, replace).
@@ -633,17 +653,15 @@ pub async fn patch_group(
     id: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    done(
-        async {
-            let (q, caller) = caller(&req).await?;
-            let d = doc(&body)?;
-            let r =
-                service::patch_group(&state, caller, q.account_id, id.into_inner(), d, base(&req))
-                    .await?;
-            Ok(answer(StatusCode::OK, q.shape.apply(r)))
-        }
-        .await,
+    change(
+        req,
+        state,
+        id.into_inner(),
+        body,
+        service::Change::Patch,
+        Resource::Group,
     )
+    .await
 }
 
 /// Role admin: delete a group (204).

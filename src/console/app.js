@@ -7,7 +7,7 @@ const REFRESH_KEY = "accountd.console.refresh";
 const RANK = { public: 0, user: 1, admin: 2, owner: 3 };
 const PAGE = 20;
 
-const session = { token: null, user: null, account: null };
+const session = { token: null, user: null };
 let refreshing = null;
 let tree = null; // { byId: Map, kids: Map(parentId -> [ids]), roots: [ids], open: Set }
 
@@ -96,7 +96,6 @@ class ApiError extends Error {
       : [(body && (body.error_description || body.error || body.detail)) || `HTTP ${status}`];
     super(messages.join("; "));
     this.status = status;
-    this.body = body || {};
     this.messages = messages;
   }
 }
@@ -179,7 +178,6 @@ function ended() {
 function forget() {
   session.token = null;
   session.user = null;
-  session.account = null;
   tree = null;
   sessionStorage.removeItem(REFRESH_KEY);
 }
@@ -188,7 +186,6 @@ async function signedIn(answer) {
   session.token = answer.token;
   if (answer.refreshToken) sessionStorage.setItem(REFRESH_KEY, answer.refreshToken);
   session.user = answer.user;
-  session.account = answer.account;
   tree = null;
   if (!location.hash.startsWith("#/accounts/")) location.hash = "";
   await route();
@@ -1288,7 +1285,7 @@ function showCredentials(u, quiet) {
 let routes = 0; // the latest navigation: a slower answer for an earlier one is dropped
 
 async function route() {
-  if (!session.token && !(await resume())) return loginScreen();
+  if (!session.token && !(await refresh())) return loginScreen();
   try {
     if (!session.user) session.user = await post("/user/get", {});
     if (!tree) await loadTree();
@@ -1307,11 +1304,6 @@ async function route() {
   await accountPage(main, id, gen);
   const title = document.getElementById("page-title");
   if (title && document.activeElement === document.body) title.focus({ preventScroll: true });
-}
-
-async function resume() {
-  if (!sessionStorage.getItem(REFRESH_KEY)) return false;
-  return refresh();
 }
 
 window.addEventListener("hashchange", () => {

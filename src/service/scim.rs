@@ -406,33 +406,33 @@ fn replace_in(c: &mut DbConn, caller: &Caller, user: User, doc: &Value) -> ApiRe
     set_active_in(c, caller, user, f.active)
 }
 
-pub async fn replace_user(
-    state: &AppState,
-    caller: Caller,
-    account_id: Option<String>,
-    id: String,
-    doc: Value,
-    base: String,
-) -> ApiResult<Value> {
-    in_tenant(
-        state,
-        caller,
-        account_id,
-        true,
-        move |c, caller, account| {
-            let user = tenant_user(c, &account, &id)?;
-            Ok(user_resource(&replace_in(c, caller, user, &doc)?, &base))
-        },
-    )
-    .await
+/// What a PUT or a PATCH asks of a resource: a whole new document, or operations on the
+/// current one (RFC 7644 section 3.5).
+pub enum Change {
+    Replace(Value),
+    Patch(Value),
 }
 
-pub async fn patch_user(
+impl Change {
+    /// The resource's document after the change; `current` is read only for a PATCH.
+    fn apply(self, current: impl FnOnce() -> ApiResult<Value>) -> ApiResult<Value> {
+        match self {
+            Change::Replace(doc) => Ok(doc),
+            Change::Patch(ops) => {
+                let mut doc = current()?;
+                apply_patch(&mut doc, &ops)?;
+                Ok(doc)
+            }
+        }
+    }
+}
+
+pub async fn change_user(
     state: &AppState,
     caller: Caller,
     account_id: Option<String>,
     id: String,
-    ops: Value,
+    change: Change,
     base: String,
 ) -> ApiResult<Value> {
     in_tenant(
@@ -442,8 +442,7 @@ pub async fn patch_user(
         true,
         move |c, caller, account| {
             let user = tenant_user(c, &account, &id)?;
-            let mut doc = user_resource(&user, &base);
-            apply_patch(&mut doc, &ops)?;
+            let doc = change.apply(|| Ok(user_resource(&user, &base)))?;
             Ok(user_resource(&replace_in(c, caller, user, &doc)?, &base))
         },
     )
@@ -830,12 +829,12 @@ fn replace_group_in(c: &mut DbConn, caller: &Caller, g: &Group, doc: &Value) -> 
     set_members(c, caller, g, &want)
 }
 
-pub async fn replace_group(
+pub async fn change_group(
     state: &AppState,
     caller: Caller,
     account_id: Option<String>,
     id: String,
-    doc: Value,
+    change: Change,
     base: String,
 ) -> ApiResult<Value> {
     in_tenant(
@@ -845,30 +844,7 @@ pub async fn replace_group(
         true,
         move |c, caller, account| {
             let g = tenant_group(c, &account, &id)?;
-            replace_group_in(c, caller, &g, &doc)?;
-            group_resource(c, &g, &base)
-        },
-    )
-    .await
-}
-
-pub async fn patch_group(
-    state: &AppState,
-    caller: Caller,
-    account_id: Option<String>,
-    id: String,
-    ops: Value,
-    base: String,
-) -> ApiResult<Value> {
-    in_tenant(
-        state,
-        caller,
-        account_id,
-        true,
-        move |c, caller, account| {
-            let g = tenant_group(c, &account, &id)?;
-            let mut doc = group_resource(c, &g, &base)?;
-            apply_patch(&mut doc, &ops)?;
+            let doc = change.apply(|| group_resource(c, &g, &base))?;
             replace_group_in(c, caller, &g, &doc)?;
             group_resource(c, &g, &base)
         },
